@@ -1,0 +1,4 @@
+"""Web URLs of the clusters app."""
+
+app_name = "clusters"
+urlpatterns: list = []

@@ -1,0 +1,4 @@
+"""Web URLs of the contracts app."""
+
+app_name = "contracts"
+urlpatterns: list = []

@@ -1,0 +1,4 @@
+"""Web URLs of the costs app."""
+
+app_name = "costs"
+urlpatterns: list = []

@@ -1,0 +1,59 @@
+"""API errors as RFC 7807 problem documents that keep DRF's field-level detail.
+
+Every error body has `type`, `title`, `status` and `detail`; validation errors add `errors`
+(field name -> list of messages), so clients can show each message beside its field.
+"""
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.views import exception_handler
+
+from .domain_errors import ConflictError, DomainError
+
+
+def _problem(status_code: int, title: str, detail, errors=None) -> dict:
+    body = {
+        "type": "about:blank",
+        "title": title,
+        "status": status_code,
+        "detail": detail,
+    }
+    if errors is not None:
+        body["errors"] = errors
+    return body
+
+
+def problem_exception_handler(exc, context):
+    if isinstance(exc, ConflictError):
+        exc = exceptions.APIException(detail=str(exc))
+        exc.status_code = status.HTTP_409_CONFLICT
+    elif isinstance(exc, DomainError):
+        exc = exceptions.ValidationError({exc.field or "non_field_errors": [str(exc)]})
+    elif isinstance(exc, DjangoValidationError):
+        errors = (
+            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        )
+        exc = exceptions.ValidationError(errors)
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    code = response.status_code
+    title = getattr(exc, "default_detail", "Error")
+    if isinstance(exc, exceptions.ValidationError):
+        data = response.data
+        if isinstance(data, list):
+            data = {"non_field_errors": data}
+        body = _problem(code, "Invalid input", "The request has invalid fields.", errors=data)
+    else:
+        detail = response.data.get("detail") if isinstance(response.data, dict) else response.data
+        body = _problem(code, str(title), str(detail))
+    response.data = body
+    response.content_type = "application/problem+json"
+    return response

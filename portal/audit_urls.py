@@ -1,0 +1,3 @@
+"""The audit trail pages (built out in portal/audit_views.py)."""
+
+urlpatterns: list = []

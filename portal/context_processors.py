@@ -1,0 +1,12 @@
+"""Template context: the signed-in user's portal roles, for navigation."""
+
+from . import roles
+
+
+def portal_roles(request):
+    user = getattr(request, "user", None)
+    return {
+        "is_platform_admin": roles.is_platform_admin(user),
+        "is_sre": roles.is_sre(user),
+        "is_finance": roles.is_finance(user),
+    }

@@ -1,0 +1,22 @@
+"""Top-level URLs: each app owns its web urls.py and its api_urls.py."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from . import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("admin/", admin.site.urls),
+    path("audit/", include("portal.audit_urls")),
+    path("tenants/", include("tenants.urls")),
+    path("clusters/", include("clusters.urls")),
+    path("workloads/", include("workloads.urls")),
+    path("contracts/", include("contracts.urls")),
+    path("costs/", include("costs.urls")),
+    path("api/v1/", include("portal.api_urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+]

@@ -1,0 +1,4 @@
+"""Web URLs of the tenants app."""
+
+app_name = "tenants"
+urlpatterns: list = []

@@ -1,0 +1,4 @@
+"""Web URLs of the workloads app."""
+
+app_name = "workloads"
+urlpatterns: list = []
