@@ -1,0 +1,135 @@
+"""Cost math as pure functions: price resolution from the effective-dated price book, and the
+numbers every cost view shows (GPU-hours, utilization, allocated and idle cost, unit costs)."""
+
+from bisect import bisect_right
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+
+@dataclass(frozen=True)
+class Price:
+    gpu_model: str
+    profile_id: int | None
+    hourly_price: Decimal
+    currency: str
+    effective_from: date
+
+
+@dataclass(frozen=True)
+class ProfileInfo:
+    id: int
+    gpu_model: str
+    gpu_fraction: Decimal
+
+
+class PriceBook:
+    """The price book at any day: per-profile override first, else the GPU model's price times
+    the profile's fraction of a GPU (MIG slices, time-sliced and MPS replicas)."""
+
+    def __init__(self, prices: Iterable[Price]):
+        self._by_model: dict[str, list[Price]] = {}
+        self._by_profile: dict[int, list[Price]] = {}
+        for price in sorted(prices, key=lambda p: p.effective_from):
+            if price.profile_id is None:
+                self._by_model.setdefault(price.gpu_model, []).append(price)
+            else:
+                self._by_profile.setdefault(price.profile_id, []).append(price)
+        self.currencies = sorted(
+            {
+                p.currency
+                for ps in (*self._by_model.values(), *self._by_profile.values())
+                for p in ps
+            }
+        )
+
+    @staticmethod
+    def _at(prices: list[Price] | None, day: date) -> Price | None:
+        if not prices:
+            return None
+        i = bisect_right([p.effective_from for p in prices], day)
+        return prices[i - 1] if i else None
+
+    def unit_price(self, profile: ProfileInfo, day: date) -> Decimal | None:
+        """Hourly price of one unit of `profile` on `day`; None when nothing is priced yet."""
+        override = self._at(self._by_profile.get(profile.id), day)
+        if override is not None:
+            return override.hourly_price
+        model = self._at(self._by_model.get(profile.gpu_model), day)
+        if model is not None:
+            return model.hourly_price * profile.gpu_fraction
+        return None
+
+    def currency(self, default: str = "USD") -> str:
+        return self.currencies[0] if self.currencies else default
+
+    def breakpoints(self) -> list[date]:
+        """Every day on which some price changes: costs are constant between two of them."""
+        days = {p.effective_from for ps in self._by_model.values() for p in ps}
+        days |= {p.effective_from for ps in self._by_profile.values() for p in ps}
+        return sorted(days)
+
+
+@dataclass
+class CostLine:
+    """Sums for one group (a tenant, an environment, a workload, a day...)."""
+
+    key: object = None
+    unit_hours: float = 0.0
+    gpu_hours: float = 0.0
+    used_gpu_hours: float = 0.0
+    requests: float = 0.0
+    cost: Decimal = Decimal(0)
+    cost_used: Decimal = Decimal(0)
+    unpriced_gpu_hours: float = 0.0
+
+    def add(
+        self,
+        *,
+        unit_hours: float,
+        gpu_hours: float,
+        used_unit_hours: float,
+        used_gpu_hours: float,
+        requests: float,
+        unit_price: Decimal | None,
+    ) -> None:
+        self.unit_hours += unit_hours
+        self.gpu_hours += gpu_hours
+        self.used_gpu_hours += used_gpu_hours
+        self.requests += requests
+        if unit_price is None:
+            self.unpriced_gpu_hours += gpu_hours
+            return
+        self.cost += unit_price * Decimal(repr(unit_hours))
+        self.cost_used += unit_price * Decimal(repr(used_unit_hours))
+
+    @property
+    def utilization(self) -> float:
+        return utilization(self.used_gpu_hours, self.gpu_hours)
+
+    @property
+    def idle_cost(self) -> Decimal:
+        return max(self.cost - self.cost_used, Decimal(0))
+
+    @property
+    def cost_per_request(self) -> Decimal | None:
+        return cost_per(self.cost, self.requests)
+
+
+def utilization(used_gpu_hours: float, gpu_hours: float) -> float:
+    """Used over allocated GPU-hours, 0-1 (0 when nothing was allocated)."""
+    if gpu_hours <= 0:
+        return 0.0
+    return min(used_gpu_hours / gpu_hours, 1.0)
+
+
+def cost_per(cost: Decimal, count: float) -> Decimal | None:
+    """Cost of one request / run; None when there were none."""
+    if not count:
+        return None
+    return cost / Decimal(repr(count))
+
+
+def money(value: Decimal | None) -> Decimal | None:
+    return None if value is None else value.quantize(Decimal("0.01"))

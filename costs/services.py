@@ -1,0 +1,348 @@
+"""Writes of the costs app: the usage pull (Prometheus -> hourly and daily rollups) and the
+price book."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pghistory
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from clusters.models import Cluster, ClusterCapacity
+from clusters.prometheus import PrometheusClient, PrometheusError
+from portal.domain_errors import DomainError
+from tenants.models import Environment, GpuProfile
+
+from .models import ClusterPullStatus, DailyUsage, HourlyUsage, PriceBookEntry, Source
+from .usage import build_queries, rollup_rows, sanitize_resource
+
+HOUR = timedelta(hours=1)
+
+
+def _setting(name: str, default):
+    return getattr(settings, name, default)
+
+
+def floor_hour(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def last_complete_hour(now: datetime | None = None) -> datetime:
+    """End (exclusive) of the newest hour Prometheus has fully ingested."""
+    now = now or timezone.now()
+    delay = timedelta(minutes=_setting("COSTS_PULL_DELAY_MINUTES", 5))
+    return floor_hour(now - delay)
+
+
+@dataclass
+class PullResult:
+    cluster: str
+    start: datetime | None
+    end: datetime | None
+    windows: int = 0
+    rows: int = 0
+    queries: int = 0
+
+
+def pull_usage(
+    *,
+    cluster_id: int,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    now: datetime | None = None,
+    client: PrometheusClient | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> PullResult:
+    """Pull whole hours [start, end) of usage from the cluster's Prometheus.
+
+    Without `start` it resumes from the last stored hour (or backfills COSTS_BACKFILL_DAYS).
+    `end` never passes the last complete hour. Each window (COSTS_PULL_WINDOW_HOURS) is one
+    transaction: a failure mid-window stores nothing of it and leaves `pulled_until` before it.
+    `progress(done_queries, total_queries)` is called after every query (the progress bar).
+    """
+    cluster = Cluster.objects.get(pk=cluster_id)
+    status, _ = ClusterPullStatus.objects.get_or_create(cluster=cluster)
+    limit = last_complete_hour(now)
+    resuming = start is None
+    if start is None:
+        if status.pulled_until is not None:
+            start = status.pulled_until
+        else:
+            start = limit - timedelta(days=_setting("COSTS_BACKFILL_DAYS", 30))
+    start = floor_hour(start)
+    end = min(floor_hour(end), limit) if end is not None else limit
+    result = PullResult(cluster=cluster.name, start=start, end=end)
+    if start >= end:
+        return result
+
+    try:
+        client = client or PrometheusClient.for_cluster(
+            cluster,
+            retries=_setting("COSTS_PROMETHEUS_RETRIES", 3),
+            backoff=_setting("COSTS_PROMETHEUS_BACKOFF", 0.5),
+            timeout=_setting("COSTS_PROMETHEUS_TIMEOUT", 60),
+        )
+    except PrometheusError as exc:
+        _record_failure(cluster.pk, exc)
+        raise
+    scrape = _setting("COSTS_SCRAPE_INTERVAL_SECONDS", 60)
+    queries = build_queries(3600 / scrape, list(_setting("COSTS_INFERENCE_COUNTERS", [])))
+    window = timedelta(hours=_setting("COSTS_PULL_WINDOW_HOURS", 24))
+    windows = []
+    cursor = start
+    while cursor < end:
+        windows.append((cursor, min(cursor + window, end)))
+        cursor = windows[-1][1]
+    total_queries = len(windows) * len(queries)
+    catalog = _catalog(cluster)
+
+    for w_start, w_end in windows:
+        answers = {}
+        try:
+            for name, promql in queries.items():
+                answers[name] = client.query_range(
+                    promql, start=w_start + HOUR, end=w_end, step=3600
+                )
+                result.queries += 1
+                if progress:
+                    progress(result.queries, total_queries)
+        except PrometheusError as exc:
+            _record_failure(cluster.pk, exc)
+            raise
+        rows = rollup_rows(
+            answers,
+            resource_names=catalog.resource_names,
+            fractions=catalog.fractions,
+            first_hour=w_start,
+            end_hour=w_end,
+        )
+        result.rows += _store_window(
+            cluster, rows, catalog, w_start, w_end, resuming=resuming, queries=result.queries
+        )
+        result.windows += 1
+    return result
+
+
+@dataclass
+class _Catalog:
+    resource_names: dict[str, str]
+    fractions: dict[str, float]
+    profile_ids: dict[str, int]
+    environments: dict[str, tuple[int, int]]
+
+
+def _catalog(cluster: Cluster) -> _Catalog:
+    """Resource -> GPU profile on this cluster (its capacity's GPU products break ties) and
+    namespace -> (tenant, environment): three queries whatever the number of tenants."""
+    products = set(
+        ClusterCapacity.objects.filter(cluster=cluster).values_list("gpu_product", flat=True)
+    )
+    chosen: dict[str, GpuProfile] = {}
+    for profile in GpuProfile.objects.order_by("id"):
+        current = chosen.get(profile.resource_name)
+        if current is None or (
+            profile.gpu_product in products and current.gpu_product not in products
+        ):
+            chosen[profile.resource_name] = profile
+    environments = {
+        ns: (tenant_id, env_id)
+        for ns, tenant_id, env_id in Environment.objects.filter(cluster=cluster).values_list(
+            "namespace", "tenant_id", "id"
+        )
+    }
+    return _Catalog(
+        resource_names={sanitize_resource(name): name for name in chosen},
+        fractions={name: float(p.gpu_fraction) for name, p in chosen.items()},
+        profile_ids={name: p.pk for name, p in chosen.items()},
+        environments=environments,
+    )
+
+
+UPDATE_FIELDS = [
+    "tenant",
+    "environment",
+    "profile",
+    "unit_hours",
+    "gpu_hours",
+    "used_unit_hours",
+    "used_gpu_hours",
+    "fb_peak_mib",
+    "requests",
+    "source",
+]
+
+
+def _store_window(cluster, rows, catalog, w_start, w_end, *, resuming: bool, queries: int) -> int:
+    objects = []
+    for r in rows:
+        tenant_id, env_id = catalog.environments.get(r.namespace, (None, None))
+        objects.append(
+            HourlyUsage(
+                cluster=cluster,
+                namespace=r.namespace,
+                workload=r.workload,
+                resource_name=r.resource_name,
+                hour=r.hour,
+                tenant_id=tenant_id,
+                environment_id=env_id,
+                profile_id=catalog.profile_ids.get(r.resource_name),
+                unit_hours=r.units,
+                gpu_hours=r.gpu_hours,
+                used_unit_hours=r.used_units,
+                used_gpu_hours=r.used_gpu_hours,
+                fb_peak_mib=r.fb_peak_mib,
+                requests=r.requests,
+                source=Source.PROMETHEUS,
+            )
+        )
+    with transaction.atomic(), pghistory.context(task="costs.pull_usage", cluster=cluster.name):
+        status = ClusterPullStatus.objects.select_for_update().get(cluster=cluster)
+        HourlyUsage.objects.bulk_create(
+            objects,
+            batch_size=2000,
+            update_conflicts=True,
+            unique_fields=["cluster", "namespace", "workload", "resource_name", "hour"],
+            update_fields=UPDATE_FIELDS,
+        )
+        rebuild_daily(cluster_id=cluster.pk, start=w_start, end=w_end)
+        now = timezone.now()
+        if status.pulled_until is None and resuming:
+            status.pulled_until = w_end
+        elif status.pulled_until is not None and status.pulled_until >= w_start:
+            status.pulled_until = max(status.pulled_until, w_end)
+        status.state = ClusterPullStatus.State.OK
+        status.last_attempt_at = now
+        status.last_success_at = now
+        status.last_error = ""
+        status.consecutive_failures = 0
+        status.queries_last_pull = queries
+        status.rows_last_pull = len(objects)
+        status.save()
+    return len(objects)
+
+
+def _record_failure(cluster_id: int, exc: Exception) -> None:
+    with transaction.atomic():
+        status, _ = ClusterPullStatus.objects.select_for_update().get_or_create(
+            cluster_id=cluster_id
+        )
+        status.state = ClusterPullStatus.State.FAILING
+        status.last_attempt_at = timezone.now()
+        status.last_error = str(exc)[:2000]
+        status.consecutive_failures += 1
+        status.save()
+
+
+_DAILY_SQL = """
+INSERT INTO costs_dailyusage (
+    cluster_id, namespace, workload, resource_name, day, tenant_id, environment_id, profile_id,
+    unit_hours, gpu_hours, used_unit_hours, used_gpu_hours, fb_peak_mib, requests, source, hours
+)
+SELECT cluster_id, namespace, workload, resource_name, (hour AT TIME ZONE 'UTC')::date,
+       MAX(tenant_id), MAX(environment_id), MAX(profile_id),
+       SUM(unit_hours), SUM(gpu_hours), SUM(used_unit_hours), SUM(used_gpu_hours),
+       MAX(fb_peak_mib), SUM(requests), MIN(source), COUNT(*)
+FROM costs_hourlyusage
+WHERE cluster_id = %(cluster)s AND hour >= %(start)s AND hour < %(end)s
+GROUP BY cluster_id, namespace, workload, resource_name, (hour AT TIME ZONE 'UTC')::date
+ON CONFLICT (cluster_id, namespace, workload, resource_name, day) DO UPDATE SET
+    tenant_id = EXCLUDED.tenant_id, environment_id = EXCLUDED.environment_id,
+    profile_id = EXCLUDED.profile_id, unit_hours = EXCLUDED.unit_hours,
+    gpu_hours = EXCLUDED.gpu_hours, used_unit_hours = EXCLUDED.used_unit_hours,
+    used_gpu_hours = EXCLUDED.used_gpu_hours, fb_peak_mib = EXCLUDED.fb_peak_mib,
+    requests = EXCLUDED.requests, source = EXCLUDED.source, hours = EXCLUDED.hours
+"""
+
+
+def rebuild_daily(*, cluster_id: int | None, start: datetime, end: datetime) -> None:
+    """Recompute the daily rows of every UTC day that [start, end) touches from hourly rows."""
+    day_start = datetime.combine(start.astimezone(UTC).date(), datetime.min.time(), tzinfo=UTC)
+    last = (end - timedelta(microseconds=1)).astimezone(UTC).date()
+    day_end = datetime.combine(last + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+    sql = _DAILY_SQL
+    params = {"cluster": cluster_id, "start": day_start, "end": day_end}
+    if cluster_id is None:
+        sql = sql.replace("cluster_id = %(cluster)s AND ", "")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+# --- price book -------------------------------------------------------------------------------
+
+
+def add_price(
+    *,
+    gpu_model: str,
+    hourly_price: Decimal,
+    effective_from: date,
+    currency: str = "USD",
+    profile: GpuProfile | None = None,
+    note: str = "",
+    user=None,
+    today: date | None = None,
+) -> PriceBookEntry:
+    """Add a price from a day on (prices are never edited: a change is a new entry)."""
+    gpu_model = (profile.gpu_model if profile else gpu_model).strip()
+    if not gpu_model:
+        raise DomainError("Name the GPU model this price is for.", field="gpu_model")
+    if hourly_price is None or hourly_price < 0:
+        raise DomainError("The hourly price must be zero or more.", field="hourly_price")
+    currency = currency.upper()
+    existing = set(PriceBookEntry.objects.values_list("currency", flat=True).distinct())
+    if existing and currency not in existing:
+        raise DomainError(
+            f"The price book is kept in {', '.join(sorted(existing))}; enter this price in that "
+            "currency.",
+            field="currency",
+        )
+    today = today or timezone.now().date()
+    same_kind = PriceBookEntry.objects.filter(gpu_model=gpu_model, profile=profile)
+    if same_kind.filter(effective_from=effective_from).exists():
+        raise DomainError(
+            f"{profile or gpu_model} already has a price from {effective_from}.",
+            field="effective_from",
+        )
+    # Once a day is priced its cost stays: a price for something already priced starts today or
+    # later. The very first price of a GPU model may be back-dated (initial setup).
+    priced = PriceBookEntry.objects.filter(gpu_model=gpu_model, profile__isnull=True)
+    if profile is not None:
+        priced = priced | PriceBookEntry.objects.filter(profile=profile)
+    if priced.filter(effective_from__lte=max(effective_from, today)).exists() and (
+        effective_from < today
+    ):
+        raise DomainError(
+            f"{profile or gpu_model} already has a price before {today}; a change applies from "
+            f"today ({today}) or a later day, so past costs are never rewritten.",
+            field="effective_from",
+        )
+    with transaction.atomic():
+        return PriceBookEntry.objects.create(
+            gpu_model=gpu_model,
+            profile=profile,
+            hourly_price=hourly_price,
+            currency=currency,
+            effective_from=effective_from,
+            note=note,
+            created_by=user if getattr(user, "is_authenticated", False) else None,
+        )
+
+
+def gpu_models() -> list[str]:
+    return sorted(set(GpuProfile.objects.values_list("gpu_model", flat=True)))
+
+
+def reattribute_namespaces() -> int:
+    """Attribute rows stored before their namespace's environment existed (one UPDATE each)."""
+    total = 0
+    with connection.cursor() as cursor:
+        for table in (HourlyUsage._meta.db_table, DailyUsage._meta.db_table):
+            cursor.execute(
+                f"UPDATE {table} u SET tenant_id = e.tenant_id, environment_id = e.id "  # noqa: S608
+                "FROM tenants_environment e WHERE u.namespace = e.namespace "
+                "AND u.cluster_id = e.cluster_id AND u.environment_id IS NULL AND u.namespace <> ''"
+            )
+            total += cursor.rowcount
+    return total
