@@ -4,8 +4,9 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SERVICES := $(PY) scripts/devservices.py --
-# 2 xdist workers fit the 2-core CI machine; PYTEST_ARGS overrides (e.g. PYTEST_ARGS="-n 0 -x").
-PYTEST_ARGS ?= -n 2
+# 2 xdist workers fit the 2-core CI machine; loadfile keeps a module (and its module-scoped
+# servers: browser, Prometheus, emulator) on one worker. Override: PYTEST_ARGS="-n 0 -x tenants".
+PYTEST_ARGS ?= -n 2 --dist loadfile
 
 .PHONY: install run test lint format vendor clean-devdata
 
