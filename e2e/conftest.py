@@ -1,0 +1,94 @@
+"""Browser journey fixtures: one real Chromium per test session (Playwright's sync API, never
+`playwright install`), a fresh browser context per test, and sign-in through the login form.
+
+Tests run against Django's `live_server` and need `transactional_db` (the server thread reads
+what the test wrote). DJANGO_ALLOW_ASYNC_UNSAFE is set in the root conftest because Playwright's
+sync API runs an event loop in the test thread.
+"""
+
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = os.environ.get("PORTAL_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+PASSWORD = "pw-for-tests-1"  # tenants.tests.factories.UserFactory's password
+SCREENSHOTS = Path(
+    os.environ.get("PORTAL_SCREENSHOTS", Path(tempfile.gettempdir()) / "gpu-portal-screenshots")
+)
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: apt-get install chromium (see .ci/run)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def browser_page(chromium, live_server, transactional_db):
+    """A page in its own browser context (own cookies) with live_server as base URL."""
+    context = chromium.new_context(
+        base_url=live_server.url, viewport={"width": 1280, "height": 900}
+    )
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.js_errors = errors
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def new_page(chromium, live_server, transactional_db):
+    """Factory for more pages, each in its own context: two users side by side."""
+    contexts = []
+
+    def make():
+        context = chromium.new_context(
+            base_url=live_server.url, viewport={"width": 1280, "height": 900}
+        )
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def sign_in(page, username: str, password: str = PASSWORD) -> None:
+    """Sign in through the login form and wait until the login page is left."""
+    page.goto("/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("form button[type=submit]")
+    page.wait_for_url(re.compile(r"^(?!.*/accounts/login/).*$"))
+
+
+def screenshot(page, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
