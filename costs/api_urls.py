@@ -1,3 +1,11 @@
 """API URLs of the costs app, mounted under /api/v1/."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from . import api
+
+urlpatterns = [
+    path("costs/tenants/", api.tenant_costs_list, name="costs-tenants"),
+    path("costs/tenants/<slug:slug>/", api.tenant_costs_detail, name="costs-tenant"),
+    path("price-book/", api.price_book, name="price-book"),
+]

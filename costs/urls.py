@@ -1,4 +1,17 @@
 """Web URLs of the costs app."""
 
+from django.urls import path
+
+from . import views
+
 app_name = "costs"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.overview, name="overview"),
+    path("export.csv", views.overview_csv, name="overview_csv"),
+    path("platform/", views.platform, name="platform"),
+    path("price-book/", views.price_book, name="price_book"),
+    path("tenants/<slug:slug>/", views.tenant, name="tenant"),
+    path(
+        "clusters/<slug:name>/pull-status/", views.cluster_pull_status, name="cluster_pull_status"
+    ),
+]

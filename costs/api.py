@@ -1,0 +1,198 @@
+"""Costs API: cost per tenant for a date range, one tenant grouped by environment / workload /
+day, and the price book (finance writes, everyone signed in reads)."""
+
+from datetime import date
+from decimal import Decimal
+
+import pghistory
+from django.http import Http404
+from django.utils import timezone
+from rest_framework import serializers, status
+from rest_framework.decorators import api_view
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.response import Response
+
+from portal import roles
+from tenants.models import GpuProfile
+
+from . import selectors, services
+from .models import PriceBookEntry
+
+MAX_RANGE_DAYS = 400
+_CENT = Decimal("0.01")
+_MICRO = Decimal("0.000001")
+
+
+class RangeInput(serializers.Serializer):
+    start = serializers.DateField(required=False, input_formats=["%Y-%m-%d"])
+    end = serializers.DateField(required=False, input_formats=["%Y-%m-%d"])
+
+    def validate(self, attrs):
+        today = timezone.now().date()
+        end = attrs.get("end") or today
+        start = attrs.get("start") or end.replace(day=1)
+        if start > end:
+            raise ValidationError({"start": ["start must be on or before end."]})
+        if (end - start).days > MAX_RANGE_DAYS:
+            raise ValidationError(
+                {"start": [f"A range may span at most {MAX_RANGE_DAYS} days; narrow it."]}
+            )
+        return {"start": start, "end": end}
+
+
+class TenantRangeInput(RangeInput):
+    group_by = serializers.ChoiceField(
+        choices=["environment", "workload", "day"], required=False, default="environment"
+    )
+
+    def validate(self, attrs):
+        group_by = attrs.get("group_by", "environment")
+        return {**super().validate(attrs), "group_by": group_by}
+
+
+def _line(line, currency: str) -> dict:
+    return {
+        "gpu_hours_allocated": round(line.gpu_hours, 4),
+        "gpu_hours_used": round(line.used_gpu_hours, 4),
+        "utilization": round(line.utilization, 4),
+        "cost_allocated": str(line.cost.quantize(_CENT)),
+        "cost_idle": str(line.idle_cost.quantize(_CENT)),
+        "requests": round(line.requests),
+        "cost_per_request": (
+            str(line.cost_per_request.quantize(_MICRO)) if line.cost_per_request else None
+        ),
+        "currency": currency,
+    }
+
+
+@api_view(["GET"])
+def tenant_costs_list(request):
+    params = RangeInput(data=request.query_params)
+    params.is_valid(raise_exception=True)
+    start, end = params.validated_data["start"], params.validated_data["end"]
+    overview = selectors.tenants_overview(
+        start=start, end=end, tenants=selectors.visible_tenants(request.user)
+    )
+    results = [
+        {
+            "tenant": row.tenant.slug,
+            **_line(row.line, overview.currency),
+            "month_to_date": str(row.month_to_date.quantize(_CENT)),
+            "forecast_month_end": str(row.forecast.quantize(_CENT)),
+        }
+        for row in overview.rows
+    ]
+    return Response(
+        {
+            "start": start,
+            "end": end,
+            "demo_data": overview.demo,
+            "totals": _line(overview.total, overview.currency),
+            "results": results,
+        }
+    )
+
+
+@api_view(["GET"])
+def tenant_costs_detail(request, slug: str):
+    tenant = selectors.tenant_for_costs(request.user, slug)
+    if tenant is None:
+        raise Http404
+    params = TenantRangeInput(data=request.query_params)
+    params.is_valid(raise_exception=True)
+    start, end = params.validated_data["start"], params.validated_data["end"]
+    group_by = params.validated_data["group_by"]
+    data = selectors.tenant_costs(tenant=tenant, start=start, end=end)
+    if group_by == "environment":
+        groups = [{"environment": k, **_line(v, data.currency)} for k, v in data.by_environment]
+    elif group_by == "workload":
+        groups = [{"workload": k, **_line(v, data.currency)} for k, v in data.by_workload]
+    else:
+        groups = [{"day": line.key, **_line(line, data.currency)} for line in data.by_day]
+    return Response(
+        {
+            "tenant": tenant.slug,
+            "start": start,
+            "end": end,
+            "group_by": group_by,
+            "demo_data": data.demo,
+            "totals": _line(data.total, data.currency),
+            "month_to_date": str(data.month_to_date.quantize(_CENT)),
+            "forecast_month_end": str(data.forecast.quantize(_CENT)),
+            "what_at_10x": [
+                {
+                    "resource": p.profile,
+                    "units_now": round(p.units_now, 3),
+                    "units_at_10x": round(p.units_at_scale, 3),
+                    "capacity": p.capacity,
+                    "runs_out": p.runs_out,
+                }
+                for p in data.projections
+            ],
+            "flags": [
+                {"kind": f.kind, "subject": f.subject, "message": f.message} for f in data.flags
+            ],
+            "results": groups,
+        }
+    )
+
+
+class PriceInput(serializers.Serializer):
+    gpu_model = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    profile = serializers.SlugRelatedField(
+        slug_field="name", queryset=GpuProfile.objects.all(), required=False, allow_null=True
+    )
+    hourly_price = serializers.DecimalField(max_digits=12, decimal_places=4, min_value=0)
+    currency = serializers.RegexField(r"^[A-Za-z]{3}$", required=False, default="USD")
+    effective_from = serializers.DateField(input_formats=["%Y-%m-%d"])
+    note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+    def validate(self, attrs):
+        if not attrs.get("profile") and not attrs.get("gpu_model"):
+            raise ValidationError({"gpu_model": ["Give a gpu_model or a profile."]})
+        return attrs
+
+
+class PriceOutput(serializers.ModelSerializer):
+    profile = serializers.SlugRelatedField(slug_field="name", read_only=True)
+
+    class Meta:
+        model = PriceBookEntry
+        fields = [
+            "id",
+            "gpu_model",
+            "profile",
+            "hourly_price",
+            "currency",
+            "effective_from",
+            "note",
+        ]
+
+
+@api_view(["GET", "POST"])
+def price_book(request):
+    if request.method == "GET":
+        entries = PriceBookEntry.objects.select_related("profile").order_by(
+            "gpu_model", "profile__name", "effective_from"
+        )
+        return Response(PriceOutput(entries, many=True).data)
+    if not roles.is_finance(request.user):
+        raise PermissionDenied("Only finance maintains the price book.")
+    data = PriceInput(data=request.data)
+    data.is_valid(raise_exception=True)
+    with pghistory.context(user=request.user.id, url=request.path):
+        entry = services.add_price(
+            gpu_model=data.validated_data.get("gpu_model") or "",
+            profile=data.validated_data.get("profile"),
+            hourly_price=data.validated_data["hourly_price"],
+            currency=data.validated_data["currency"],
+            effective_from=data.validated_data["effective_from"],
+            note=data.validated_data.get("note", ""),
+            user=request.user,
+        )
+    return Response(PriceOutput(entry).data, status=status.HTTP_201_CREATED)
+
+
+def default_range(today: date | None = None) -> tuple[date, date]:
+    today = today or timezone.now().date()
+    return today.replace(day=1), today

@@ -1,0 +1,56 @@
+"""Forms of the costs app: a date range and a new price book entry."""
+
+from datetime import date
+
+from django import forms
+from django.utils import timezone
+
+from tenants.models import GpuProfile
+
+MAX_RANGE_DAYS = 400
+
+
+class RangeForm(forms.Form):
+    start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self):
+        data = super().clean()
+        end = data.get("end") or timezone.now().date()
+        start = data.get("start") or end.replace(day=1)
+        if start > end:
+            self.add_error("start", "The start must be on or before the end.")
+        elif (end - start).days > MAX_RANGE_DAYS:
+            self.add_error("start", f"A range may span at most {MAX_RANGE_DAYS} days.")
+        data["start"], data["end"] = start, end
+        return data
+
+    def range(self) -> tuple[date, date]:
+        """The valid range, or this month to date when the input is invalid."""
+        if self.is_valid():
+            return self.cleaned_data["start"], self.cleaned_data["end"]
+        today = timezone.now().date()
+        return today.replace(day=1), today
+
+
+class PriceForm(forms.Form):
+    gpu_model = forms.ChoiceField(required=False, help_text="Price of one whole GPU")
+    profile = forms.ModelChoiceField(
+        queryset=GpuProfile.objects.all(),
+        required=False,
+        help_text="Optional: price one unit of this profile instead of its GPU fraction",
+    )
+    hourly_price = forms.DecimalField(max_digits=12, decimal_places=4, min_value=0)
+    currency = forms.RegexField(r"^[A-Za-z]{3}$", initial="USD", max_length=3)
+    effective_from = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    note = forms.CharField(max_length=200, required=False)
+
+    def __init__(self, *args, gpu_models: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["gpu_model"].choices = [("", "---------")] + [(m, m) for m in gpu_models]
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("gpu_model") and not data.get("profile"):
+            self.add_error("gpu_model", "Pick a GPU model or a profile.")
+        return data

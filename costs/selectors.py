@@ -1,0 +1,500 @@
+"""Reads of the costs app. Every aggregate is one SQL query over the daily (or, for the last
+days' flags, hourly) rollups, priced in Python per (group, profile, price period): the number
+of queries never depends on the number of tenants, environments or days."""
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import connection
+
+from clusters.models import ClusterCapacity
+from portal import roles
+from tenants.models import Environment, GpuProfile, Tenant
+
+from . import forecast
+from .models import ClusterPullStatus, DailyUsage, PriceBookEntry, Source
+from .pricing import CostLine, Price, PriceBook, ProfileInfo
+
+GROUPS = {
+    "tenant": "u.tenant_id",
+    "environment": "u.environment_id",
+    "workload": "u.workload",
+    "day": "u.day",
+    "cluster": "u.cluster_id",
+    "resource": "u.resource_name",
+    "namespace": "u.namespace",
+}
+
+_COST_SQL = """
+WITH bp AS (SELECT DISTINCT effective_from AS d FROM costs_pricebookentry),
+ep AS (
+    SELECT d AS start, LEAD(d) OVER (ORDER BY d) AS stop FROM bp
+    UNION ALL SELECT DATE '0001-01-01', (SELECT MIN(d) FROM bp)
+)
+SELECT {keys}, u.profile_id, ep.start,
+       SUM(u.unit_hours), SUM(u.gpu_hours), SUM(u.used_unit_hours), SUM(u.used_gpu_hours),
+       SUM(u.requests), BOOL_OR(u.source = 'demo')
+FROM costs_dailyusage u
+JOIN ep ON u.day >= ep.start AND (ep.stop IS NULL OR u.day < ep.stop)
+WHERE u.day >= %(start)s AND u.day <= %(end)s {where}
+GROUP BY {keys}, u.profile_id, ep.start
+"""
+
+
+@dataclass
+class Pricing:
+    book: PriceBook
+    profiles: dict[int, ProfileInfo]
+
+    @property
+    def currency(self) -> str:
+        return self.book.currency(getattr(settings, "COSTS_CURRENCY", "USD"))
+
+
+def pricing() -> Pricing:
+    """The whole price book and GPU catalog: two queries, reused by every aggregate."""
+    book = PriceBook(
+        Price(e.gpu_model, e.profile_id, e.hourly_price, e.currency, e.effective_from)
+        for e in PriceBookEntry.objects.all()
+    )
+    profiles = {
+        p.pk: ProfileInfo(p.pk, p.gpu_model, p.gpu_fraction)
+        for p in GpuProfile.objects.only("id", "gpu_model", "gpu_fraction")
+    }
+    return Pricing(book, profiles)
+
+
+@dataclass
+class CostTable:
+    lines: dict = field(default_factory=dict)
+    demo: bool = False
+
+    def get(self, key) -> CostLine:
+        return self.lines.get(key) or CostLine(key=key)
+
+    def total(self) -> CostLine:
+        total = CostLine(key="total")
+        for line in self.lines.values():
+            total.unit_hours += line.unit_hours
+            total.gpu_hours += line.gpu_hours
+            total.used_gpu_hours += line.used_gpu_hours
+            total.requests += line.requests
+            total.cost += line.cost
+            total.cost_used += line.cost_used
+            total.unpriced_gpu_hours += line.unpriced_gpu_hours
+        return total
+
+
+def cost_table(
+    *,
+    start: date,
+    end: date,
+    group_by: tuple[str, ...] = ("tenant",),
+    tenant_id: int | None = None,
+    cluster_id: int | None = None,
+    attributed_only: bool = True,
+    prices: Pricing,
+) -> CostTable:
+    """Cost lines for days [start, end] grouped by `group_by` (names of GROUPS): one query."""
+    keys = ", ".join(GROUPS[g] for g in group_by)
+    where = []
+    params: dict = {"start": start, "end": end}
+    if tenant_id is not None:
+        where.append("AND u.tenant_id = %(tenant)s")
+        params["tenant"] = tenant_id
+    elif attributed_only:
+        where.append("AND u.tenant_id IS NOT NULL")
+    if cluster_id is not None:
+        where.append("AND u.cluster_id = %(cluster)s")
+        params["cluster"] = cluster_id
+    sql = _COST_SQL.format(keys=keys, where=" ".join(where))
+    table = CostTable()
+    width = len(group_by)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for row in cursor.fetchall():
+            key = row[0] if width == 1 else tuple(row[:width])
+            profile_id, epoch, unit_h, gpu_h, used_unit_h, used_gpu_h, requests, demo = row[width:]
+            profile = prices.profiles.get(profile_id)
+            price = prices.book.unit_price(profile, max(epoch, start)) if profile else None
+            line = table.lines.get(key)
+            if line is None:
+                line = table.lines[key] = CostLine(key=key)
+            line.add(
+                unit_hours=unit_h,
+                gpu_hours=gpu_h,
+                used_unit_hours=used_unit_h,
+                used_gpu_hours=used_gpu_h,
+                requests=requests,
+                unit_price=price,
+            )
+            table.demo = table.demo or demo
+    return table
+
+
+# --- visibility -----------------------------------------------------------------------------
+
+
+def can_see_all_costs(user) -> bool:
+    return roles.is_platform_admin(user) or roles.is_finance(user)
+
+
+def visible_tenants(user):
+    """Tenants whose costs `user` may read: finance and admins all, others their own."""
+    if can_see_all_costs(user):
+        return Tenant.objects.all()
+    return Tenant.objects.filter(memberships__user=user).distinct()
+
+
+def tenant_for_costs(user, slug: str) -> Tenant | None:
+    return visible_tenants(user).filter(slug=slug).select_related("cluster").first()
+
+
+# --- finance overview -------------------------------------------------------------------------
+
+
+@dataclass
+class TenantCostRow:
+    tenant: Tenant
+    line: CostLine
+    month_to_date: Decimal
+    forecast: Decimal
+
+    @property
+    def utilization(self) -> float:
+        return self.line.utilization
+
+
+@dataclass
+class Overview:
+    rows: list[TenantCostRow]
+    total: CostLine
+    total_forecast: Decimal
+    currency: str
+    demo: bool
+    as_of: date
+
+
+def tenants_overview(*, start: date, end: date, tenants) -> Overview:
+    """Every given tenant's cost for [start, end] plus its month-end forecast: 6 queries."""
+    prices = pricing()
+    tenant_list = list(tenants.order_by("slug"))
+    ranged = cost_table(start=start, end=end, prices=prices)
+    month_start, _ = forecast.month_bounds(end)
+    mtd = cost_table(start=month_start, end=end, prices=prices)
+    trail_start, _ = forecast.trailing_window(end)
+    trailing = cost_table(start=trail_start, end=end, prices=prices)
+    rows = []
+    for tenant in tenant_list:
+        month_cost = mtd.get(tenant.pk).cost
+        rows.append(
+            TenantCostRow(
+                tenant=tenant,
+                line=ranged.get(tenant.pk),
+                month_to_date=month_cost,
+                forecast=forecast.month_end_forecast(
+                    month_to_date=month_cost,
+                    trailing_cost=trailing.get(tenant.pk).cost,
+                    trailing_days=7,
+                    as_of=end,
+                ),
+            )
+        )
+    total = CostLine(key="total")
+    for row in rows:
+        for attr in ("unit_hours", "gpu_hours", "used_gpu_hours", "requests", "cost", "cost_used"):
+            setattr(total, attr, getattr(total, attr) + getattr(row.line, attr))
+    return Overview(
+        rows=rows,
+        total=total,
+        total_forecast=sum((r.forecast for r in rows), Decimal(0)),
+        currency=prices.currency,
+        demo=ranged.demo,
+        as_of=end,
+    )
+
+
+SORTS = {
+    "tenant": lambda r: r.tenant.slug,
+    "cost": lambda r: r.line.cost,
+    "idle": lambda r: r.line.idle_cost,
+    "utilization": lambda r: r.line.utilization,
+    "gpu_hours": lambda r: r.line.gpu_hours,
+    "forecast": lambda r: r.forecast,
+}
+
+
+def sort_rows(rows: list[TenantCostRow], sort: str) -> list[TenantCostRow]:
+    name = sort.lstrip("-")
+    if name not in SORTS:
+        return rows
+    return sorted(rows, key=SORTS[name], reverse=sort.startswith("-"))
+
+
+# --- tenant page ------------------------------------------------------------------------------
+
+
+@dataclass
+class TenantCosts:
+    tenant: Tenant
+    start: date
+    end: date
+    currency: str
+    total: CostLine
+    by_day: list[CostLine]
+    by_environment: list[tuple[str, CostLine]]
+    by_workload: list[tuple[str, CostLine]]
+    month_to_date: Decimal
+    forecast: Decimal
+    projections: list[forecast.Projection]
+    flags: list[forecast.Flag]
+    demo: bool
+
+
+def tenant_costs(*, tenant: Tenant, start: date, end: date) -> TenantCosts:
+    """Everything the tenant cost page shows: a fixed number of queries."""
+    prices = pricing()
+    by_key = cost_table(
+        start=start,
+        end=end,
+        group_by=("environment", "workload", "day"),
+        tenant_id=tenant.pk,
+        prices=prices,
+    )
+    environments = dict(Environment.objects.filter(tenant=tenant).values_list("id", "name"))
+    by_env: dict[str, CostLine] = {}
+    by_wl: dict[str, CostLine] = {}
+    days: dict[date, CostLine] = {}
+    for (env_id, workload, day), line in by_key.lines.items():
+        for bucket, key in (
+            (by_env, environments.get(env_id, "?")),
+            (by_wl, workload or "(no workload)"),
+            (days, day),
+        ):
+            _merge(bucket.setdefault(key, CostLine(key=key)), line)
+    month_start, _ = forecast.month_bounds(end)
+    trail_start, _ = forecast.trailing_window(end)
+    window = cost_table(
+        start=min(month_start, trail_start),
+        end=end,
+        group_by=("day",),
+        tenant_id=tenant.pk,
+        prices=prices,
+    )
+    mtd = sum((line.cost for d, line in window.lines.items() if d >= month_start), Decimal(0))
+    trailing = sum((line.cost for d, line in window.lines.items() if d >= trail_start), Decimal(0))
+    by_day = [days.get(d) or CostLine(key=d) for d in _days(start, end)]
+    total = CostTable(lines=days).total()
+    flags = forecast.flag_under_utilized(
+        tenant=tenant.slug, utilization=total.utilization, gpu_hours=total.gpu_hours
+    )
+    flags += _hourly_flags(tenant, end)
+    return TenantCosts(
+        tenant=tenant,
+        start=start,
+        end=end,
+        currency=prices.currency,
+        total=total,
+        by_day=by_day,
+        by_environment=sorted(by_env.items()),
+        by_workload=sorted(by_wl.items(), key=lambda kv: -kv[1].cost),
+        month_to_date=mtd,
+        forecast=forecast.month_end_forecast(
+            month_to_date=mtd, trailing_cost=trailing, trailing_days=7, as_of=end
+        ),
+        projections=scale_projection(tenant=tenant, end=end),
+        flags=flags,
+        demo=by_key.demo,
+    )
+
+
+def _merge(into: CostLine, line: CostLine) -> None:
+    into.unit_hours += line.unit_hours
+    into.gpu_hours += line.gpu_hours
+    into.used_gpu_hours += line.used_gpu_hours
+    into.requests += line.requests
+    into.cost += line.cost
+    into.cost_used += line.cost_used
+    into.unpriced_gpu_hours += line.unpriced_gpu_hours
+
+
+def _days(start: date, end: date) -> list[date]:
+    return [start + timedelta(days=i) for i in range((end - start).days + 1)]
+
+
+def _end_of(day: date) -> datetime:
+    return datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+
+
+_LAST_24H_SQL = """
+SELECT namespace, workload, resource_name, COUNT(*), SUM(unit_hours), SUM(used_unit_hours)
+FROM costs_hourlyusage
+WHERE tenant_id = %(tenant)s AND hour >= %(since)s AND hour < %(until)s AND unit_hours > 0
+GROUP BY namespace, workload, resource_name
+"""
+
+_WORKLOAD_SQL = """
+SELECT u.namespace, u.workload, u.resource_name, MAX(p.memory_gb),
+       COUNT(DISTINCT u.day), SUM(u.gpu_hours), SUM(u.used_gpu_hours), SUM(u.requests),
+       MAX(u.fb_peak_mib), MAX(CASE WHEN u.unit_hours > 0
+                               THEN u.used_unit_hours / u.unit_hours ELSE 0 END)
+FROM costs_dailyusage u LEFT JOIN tenants_gpuprofile p ON p.id = u.profile_id
+WHERE u.tenant_id = %(tenant)s AND u.day >= %(since)s AND u.day <= %(until)s
+  AND u.unit_hours > 0
+GROUP BY u.namespace, u.workload, u.resource_name
+"""
+
+
+def _hourly_flags(tenant: Tenant, end: date) -> list[forecast.Flag]:
+    """Idle allocations (last 24 hours up to `end`), forgotten jobs and right-sizing advice
+    (last COSTS_FORGOTTEN_JOB_DAYS + 7 days): two queries."""
+    until = _end_of(end)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _LAST_24H_SQL,
+            {"tenant": tenant.pk, "since": until - timedelta(hours=24), "until": until},
+        )
+        idle = [
+            dict(
+                namespace=ns, workload=wl, resource_name=res, hours=n, unit_hours=uh,
+                used_unit_hours=used,
+            )
+            for ns, wl, res, n, uh, used in cursor.fetchall()
+        ]  # fmt: skip
+        min_days = getattr(settings, "COSTS_FORGOTTEN_JOB_DAYS", 3)
+        cursor.execute(
+            _WORKLOAD_SQL,
+            {"tenant": tenant.pk, "since": end - timedelta(days=min_days + 7), "until": end},
+        )
+        workloads = [
+            dict(
+                namespace=ns, workload=wl, resource_name=res, memory_gb=mem or 0, days=days,
+                gpu_hours=gh, used_gpu_hours=ugh, requests=req, fb_peak_mib=fb,
+                peak_utilization=peak,
+            )
+            for ns, wl, res, mem, days, gh, ugh, req, fb, peak in cursor.fetchall()
+        ]  # fmt: skip
+    # A workload spread over several resources is judged on its totals.
+    by_workload: dict[tuple, dict] = {}
+    for g in workloads:
+        agg = by_workload.setdefault(
+            (g["namespace"], g["workload"]),
+            dict(namespace=g["namespace"], workload=g["workload"], days=0, gpu_hours=0.0,
+                 used_gpu_hours=0.0, requests=0.0),
+        )  # fmt: skip
+        agg["days"] = max(agg["days"], g["days"])
+        for k in ("gpu_hours", "used_gpu_hours", "requests"):
+            agg[k] += g[k]
+    return (
+        forecast.flag_idle_allocations(idle)
+        + forecast.flag_forgotten_jobs(list(by_workload.values()), min_days)
+        + forecast.flag_right_sizing(workloads)
+    )
+
+
+_UNITS_SQL = """
+SELECT u.tenant_id = %(tenant)s, u.resource_name, p.gpu_product,
+       SUM(u.unit_hours) / GREATEST(COUNT(DISTINCT u.day) * 24, 1)
+FROM costs_dailyusage u LEFT JOIN tenants_gpuprofile p ON p.id = u.profile_id
+WHERE u.cluster_id = %(cluster)s AND u.day >= %(since)s AND u.day <= %(until)s
+  AND u.namespace <> ''
+GROUP BY 1, 2, 3
+"""
+
+
+def scale_projection(*, tenant: Tenant, end: date, factor: float = 10.0):
+    """What at 10x: the tenant's average units per resource over the last 7 days times
+    `factor`, against its cluster's capacity with every other tenant unchanged."""
+    since, _ = forecast.trailing_window(end)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _UNITS_SQL,
+            {"tenant": tenant.pk, "cluster": tenant.cluster_id, "since": since, "until": end},
+        )
+        rows = cursor.fetchall()
+    tenant_units: dict[str, float] = {}
+    cluster_units: dict[str, float] = {}
+    products: dict[str, str] = {}
+    for mine, resource, product, units in rows:
+        key = resource
+        products.setdefault(key, product or "")
+        cluster_units[key] = cluster_units.get(key, 0.0) + units
+        if mine:
+            tenant_units[key] = tenant_units.get(key, 0.0) + units
+    capacity: dict[str, int] = {}
+    for cap in ClusterCapacity.objects.filter(cluster_id=tenant.cluster_id):
+        if cap.resource_name in tenant_units and products.get(cap.resource_name) in (
+            "",
+            cap.gpu_product,
+        ):
+            capacity[cap.resource_name] = capacity.get(cap.resource_name, 0) + cap.capacity
+    return forecast.project_scale(
+        tenant_units=tenant_units, cluster_units=cluster_units, capacity=capacity, factor=factor
+    )
+
+
+# --- platform view ----------------------------------------------------------------------------
+
+_PLATFORM_SQL = """
+SELECT u.cluster_id, u.resource_name, (u.namespace = '') AS unallocated,
+       SUM(u.unit_hours), SUM(u.gpu_hours), SUM(u.used_gpu_hours)
+FROM costs_dailyusage u
+WHERE u.day >= %(start)s AND u.day <= %(end)s
+GROUP BY 1, 2, 3
+"""
+
+
+@dataclass
+class ProfileUsage:
+    cluster: str
+    resource_name: str
+    capacity: int = 0
+    allocated_gpu_hours: float = 0.0
+    used_gpu_hours: float = 0.0
+    unallocated_gpu_hours: float = 0.0
+
+    @property
+    def utilization(self) -> float:
+        total = self.allocated_gpu_hours + self.unallocated_gpu_hours
+        return self.used_gpu_hours / total if total else 0.0
+
+    @property
+    def idle_gpu_hours(self) -> float:
+        """Unallocated capacity plus allocated-but-unused GPU-hours."""
+        return self.unallocated_gpu_hours + max(self.allocated_gpu_hours - self.used_gpu_hours, 0)
+
+
+def platform_usage(*, start: date, end: date) -> list[ProfileUsage]:
+    """Cluster utilization and idle capacity by GPU resource: three queries."""
+    from clusters.models import Cluster
+
+    clusters = dict(Cluster.objects.values_list("id", "name"))
+    usage: dict[tuple[int, str], ProfileUsage] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(_PLATFORM_SQL, {"start": start, "end": end})
+        for cluster_id, resource, unallocated, _units, gpu_h, used in cursor.fetchall():
+            item = usage.setdefault(
+                (cluster_id, resource), ProfileUsage(clusters.get(cluster_id, "?"), resource)
+            )
+            if unallocated:
+                item.unallocated_gpu_hours += gpu_h
+            else:
+                item.allocated_gpu_hours += gpu_h
+                item.used_gpu_hours += used
+    for cap in ClusterCapacity.objects.all():
+        item = usage.setdefault(
+            (cap.cluster_id, cap.resource_name),
+            ProfileUsage(clusters.get(cap.cluster_id, "?"), cap.resource_name),
+        )
+        item.capacity += cap.capacity
+    return sorted(usage.values(), key=lambda u: (u.cluster, u.resource_name))
+
+
+def pull_status(cluster) -> ClusterPullStatus | None:
+    return ClusterPullStatus.objects.filter(cluster=cluster).first()
+
+
+def has_demo_data() -> bool:
+    return DailyUsage.objects.filter(source=Source.DEMO).exists()

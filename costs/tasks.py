@@ -1,0 +1,52 @@
+"""Celery tasks of the costs app: the hourly usage pull of every cluster with a Prometheus."""
+
+from celery import shared_task
+
+from clusters.prometheus import PrometheusTransientError
+from portal.celery import app
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(PrometheusTransientError,),
+    retry_backoff=60,
+    retry_backoff_max=1800,
+    retry_jitter=True,
+    max_retries=5,
+)
+def pull_cluster_usage(self, cluster_id: int) -> None:
+    """Pull every complete hour not yet stored for one cluster (idempotent, resumable)."""
+    from clusters.prometheus import PrometheusPermanentError
+
+    from . import services
+
+    try:
+        services.pull_usage(cluster_id=cluster_id)
+    except PrometheusPermanentError:
+        # Recorded on the cluster's pull status; retrying will not help until someone fixes it.
+        return
+
+
+@shared_task(acks_late=True)
+def pull_all_usage() -> None:
+    """Enqueue one pull per active cluster that has a Prometheus URL."""
+    from clusters.models import Cluster
+
+    for cluster_id in (
+        Cluster.objects.filter(is_active=True)
+        .exclude(prometheus_url="")
+        .values_list("pk", flat=True)
+    ):
+        pull_cluster_usage.delay(cluster_id)
+
+
+@app.on_after_finalize.connect
+def register_periodic_tasks(sender, **kwargs):
+    # Ten past the hour: the previous hour is complete and ingested by then.
+    from celery.schedules import crontab
+
+    sender.add_periodic_task(
+        crontab(minute=10), pull_all_usage.s(), name="costs: pull usage from Prometheus"
+    )
