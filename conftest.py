@@ -4,6 +4,9 @@ import os
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
+# Shared fixtures: Kubernetes API emulator, real Celery worker (portal/testing/).
+pytest_plugins = ["portal.testing.conftest"]
+
 
 def pytest_configure(config):
     from django.conf import settings

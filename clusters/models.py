@@ -97,3 +97,118 @@ class ClusterCapacity(models.Model):
     @property
     def capacity(self) -> int:
         return self.override if self.override is not None else self.allocatable
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+class SyncRun(models.Model):
+    """One attempt to bring one tenant's objects on one cluster to its desired state.
+
+    `tenant_id` is a plain integer: clusters imports no domain app (design.md).
+    """
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        NOOP = "noop", "Unchanged (no writes)"
+        RETRYING = "retrying", "Failed, will retry"
+        FAILED = "failed", "Failed"
+        WAITING = "waiting", "Waiting for confirmation"
+
+    class Trigger(models.TextChoices):
+        CHANGE = "change", "Desired state changed"
+        RECONCILE = "reconcile", "Reconcile"
+        FORCE = "force", "Forced by an admin"
+        DRIFT = "drift", "Drift repair"
+        DELETE = "delete", "Confirmed deletion"
+
+    DONE = {Status.SUCCEEDED, Status.NOOP, Status.FAILED, Status.WAITING, Status.RETRYING}
+
+    tenant_id = models.BigIntegerField(db_index=True)
+    tenant_slug = models.CharField(max_length=63)
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="sync_runs")
+    generation = models.PositiveBigIntegerField(default=0)
+    trigger = models.CharField(max_length=16, choices=Trigger.choices, default=Trigger.CHANGE)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    message = models.TextField(blank=True)
+    desired_hash = models.CharField(max_length=64, blank=True)
+    object_count = models.PositiveIntegerField(default=0)
+    actor = models.CharField(max_length=150, blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-pk"]
+        indexes = [models.Index(fields=["tenant_id", "-started_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.tenant_slug}@{self.cluster_id} g{self.generation}: {self.status}"
+
+    @property
+    def is_done(self) -> bool:
+        return self.status in self.DONE
+
+
+class SyncObjectResult(models.Model):
+    """What happened to one object in a run. Append-only log rows: not audit-tracked (the run
+    and the tenant generation they belong to are)."""
+
+    class Action(models.TextChoices):
+        CREATED = "created", "Created"
+        CONFIGURED = "configured", "Configured"
+        UNCHANGED = "unchanged", "Unchanged"
+        PRUNED = "pruned", "Pruned"
+        FAILED = "failed", "Failed"
+        DRIFTED = "drifted", "Drifted (re-applied)"
+
+    run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="results")
+    api_version = models.CharField(max_length=100)
+    kind = models.CharField(max_length=100)
+    namespace = models.CharField(max_length=63, blank=True)
+    name = models.CharField(max_length=253)
+    action = models.CharField(max_length=16, choices=Action.choices)
+    message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.namespace}/{self.name}: {self.action}"
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+class SyncState(models.Model):
+    """Per (tenant, cluster): hash and keys of the last successful sync, and drift findings."""
+
+    tenant_id = models.BigIntegerField()
+    tenant_slug = models.CharField(max_length=63)
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="sync_states")
+    last_success_hash = models.CharField(max_length=64, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_success_generation = models.PositiveBigIntegerField(default=0)
+    applied_keys = models.JSONField(default=list, blank=True)
+    drift_checked_at = models.DateTimeField(null=True, blank=True)
+    drifted_objects = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant_id", "cluster"], name="uniq_sync_state")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tenant_slug}@{self.cluster_id}"
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+class NamespaceDeletion(models.Model):
+    """An admin's explicit confirmation that an archived tenant's namespaces may be deleted."""
+
+    tenant_id = models.BigIntegerField(unique=True)
+    tenant_slug = models.CharField(max_length=63)
+    confirmed_by = models.ForeignKey(
+        "auth.User", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    confirmed_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"delete namespaces of {self.tenant_slug}"

@@ -33,6 +33,8 @@ TENANT_LABEL = LABEL_PREFIX + "tenant"
 ENVIRONMENT_LABEL = LABEL_PREFIX + "environment"
 COST_CENTER_LABEL = LABEL_PREFIX + "cost-center"
 WORKLOAD_LABEL = LABEL_PREFIX + "workload"
+# The Kueue LocalQueue every tenant namespace gets (label workloads with kueue.x-k8s.io/queue-name).
+LOCAL_QUEUE_NAME = "default"
 
 
 @dataclass(frozen=True)

@@ -143,6 +143,13 @@ CELERY_TIMEZONE = "UTC"
 
 # Where the GitOps backend keeps its repositories when a cluster names no remote.
 PORTAL_GITOPS_ROOT = Path(os.environ.get("PORTAL_GITOPS_ROOT", BASE_DIR / ".devdata" / "gitops"))
+# Sync engine: the outbox relay period (beat) and in-place API retries.
+PORTAL_RECONCILE_SECONDS = float(os.environ.get("PORTAL_RECONCILE_SECONDS", "60"))
+PORTAL_KUBE_BACKOFF_SECONDS = float(os.environ.get("PORTAL_KUBE_BACKOFF_SECONDS", "0.5"))
+# CRDs custom resources are validated against (clusters/crds/ copies are preferred).
+PORTAL_CRD_DIR = Path(
+    os.environ.get("PORTAL_CRD_DIR", BASE_DIR.parent / "shared" / "schemas" / "crds")
+)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

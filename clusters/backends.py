@@ -1,0 +1,110 @@
+"""What every cluster backend returns and raises, and how the engine picks one for a cluster.
+
+Callers never see a library's exception: a backend raises `TransientError` (retry later:
+unreachable, timeouts, 409/429/5xx after in-place retries) or `PermanentError` (the API or the
+repository refused: 401/403/422...), each carrying the server's message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Protocol
+
+from .registry import MANAGED_BY, MANAGED_BY_LABEL, TENANT_LABEL
+
+
+class BackendError(Exception):
+    def __init__(self, message: str, *, status: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+class TransientError(BackendError):
+    """Worth retrying later: the tenant stays pending and the task backs off."""
+
+
+class PermanentError(BackendError):
+    """Retrying the same request will not help; shown to the admin with the server's message."""
+
+
+@dataclass(frozen=True)
+class ObjectOutcome:
+    api_version: str
+    kind: str
+    namespace: str
+    name: str
+    action: str  # created / configured / unchanged / pruned / failed / drifted
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class CapacityObservation:
+    gpu_product: str
+    resource_name: str
+    allocatable: int
+
+
+class Backend(Protocol):
+    def apply(
+        self,
+        *,
+        tenant_slug: str,
+        manifests: list[dict],
+        previous_keys: list[list[str]],
+        allow_namespace_deletion: bool,
+        actor: str,
+        generation: int,
+    ) -> list[ObjectOutcome]: ...
+
+    def drifted(self, *, tenant_slug: str, manifests: list[dict]) -> list[ObjectOutcome]: ...
+
+
+def object_key(manifest: dict) -> list[str]:
+    meta = manifest.get("metadata") or {}
+    return [manifest["apiVersion"], manifest["kind"], meta.get("namespace", ""), meta["name"]]
+
+
+def tenant_selector(tenant_slug: str) -> str:
+    return f"{MANAGED_BY_LABEL}={MANAGED_BY},{TENANT_LABEL}={tenant_slug}"
+
+
+def desired_hash(manifests: list[dict]) -> str:
+    canonical = json.dumps(sorted(manifests, key=object_key), sort_keys=True, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def apply_order(manifest: dict) -> tuple[int, str]:
+    """Namespaces first, then cluster-scoped objects, then namespaced ones."""
+    if manifest["kind"] == "Namespace":
+        return (0, "")
+    if not (manifest.get("metadata") or {}).get("namespace"):
+        return (1, manifest["kind"])
+    return (2, manifest["kind"])
+
+
+def is_subset(desired, live) -> bool:
+    """True when every field we set has the same value live (our managed fields only)."""
+    if isinstance(desired, dict):
+        return isinstance(live, dict) and all(
+            k in live and is_subset(v, live[k]) for k, v in desired.items()
+        )
+    if isinstance(desired, list):
+        return (
+            isinstance(live, list)
+            and len(desired) == len(live)
+            and all(is_subset(d, v) for d, v in zip(desired, live, strict=True))
+        )
+    return desired == live or str(desired) == str(live)
+
+
+def backend_for(cluster) -> Backend:
+    if cluster.backend == "gitops":
+        from .gitops import GitOpsBackend
+
+        return GitOpsBackend(cluster)
+    from .kube import KubeBackend
+
+    return KubeBackend(cluster)
