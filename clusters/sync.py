@@ -152,7 +152,8 @@ def sync_cluster(
         state.last_success_at = timezone.now()
         state.last_success_generation = target.desired_generation
         state.applied_keys = [object_key(m) for m in manifests]
-        state.drifted_objects = []
+        if trigger != SyncRun.Trigger.DRIFT:  # a repair keeps what it found on show
+            state.drifted_objects = []
         state.save()
     return run
 
