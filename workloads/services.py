@@ -311,7 +311,7 @@ def promote(*, workload: Workload, environment_name: str, actor) -> PromotionRec
                 field="environment",
             )
         dep = (
-            WorkloadEnvironment.objects.select_for_update()
+            WorkloadEnvironment.objects.select_for_update(of=("self",))
             .filter(workload=workload, environment=env)
             .first()
         )
@@ -355,7 +355,7 @@ def rollback(*, workload: Workload, environment_name: str, actor, reason: str = 
     env = _target_environment(workload, environment_name)
     with transaction.atomic():
         dep = (
-            WorkloadEnvironment.objects.select_for_update()
+            WorkloadEnvironment.objects.select_for_update(of=("self",))
             .select_related("current_revision", "previous_revision__profile")
             .filter(workload=workload, environment=env)
             .first()
@@ -402,7 +402,7 @@ def set_canary(
     env = _target_environment(workload, environment_name)
     with transaction.atomic():
         dep = (
-            WorkloadEnvironment.objects.select_for_update()
+            WorkloadEnvironment.objects.select_for_update(of=("self",))
             .filter(workload=workload, environment=env)
             .select_related("current_revision__profile")
             .first()
