@@ -231,3 +231,20 @@ def test_archived_tenant_keeps_namespaces_until_an_admin_confirms(kube_cluster, 
     assert done.applied
     assert kube_emulator.get("v1", "Namespace", "team-a-dev") is None
     assert NamespaceDeletion.objects.get().completed_at is not None
+
+
+def test_reconcile_picks_lagging_tenants_but_not_unconfirmed_archived_ones(kube_cluster):
+    from clusters.models import NamespaceDeletion
+    from clusters.sync import reconcile_tenant_ids
+    from tenants.models import Tenant
+
+    lagging = approved_tenant(kube_cluster, slug="lagging")
+    done = approved_tenant(kube_cluster, slug="done")
+    run_tenant_sync(done.pk)
+    archived = approved_tenant(kube_cluster, slug="archived")
+    Tenant.objects.filter(pk=archived.pk).update(status="archived")
+    confirmed = approved_tenant(kube_cluster, slug="confirmed")
+    Tenant.objects.filter(pk=confirmed.pk).update(status="archived")
+    NamespaceDeletion.objects.create(tenant_id=confirmed.pk, tenant_slug="confirmed")
+
+    assert reconcile_tenant_ids() == [lagging.pk, confirmed.pk]
