@@ -1,28 +1,21 @@
 """Demo data for tenancy: the GPU catalog, three tenants with environments, members, approved
 grants, and a pending onboarding plus a pending quota request for the approvals queue.
 
-Idempotent: rows are looked up by their natural keys and never rewritten, so a second run (or
-a run after someone approved the pending requests in the UI) changes nothing.
+Tenants are onboarded, approved and granted through tenants.services, so the demo obeys the same
+rules (capacity, state machines, audit, outbox) as the UI. Idempotent: a tenant that exists is
+left alone, so a second run (or one after someone decided the pending requests) changes nothing.
 """
 
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.utils import timezone
 
 from clusters.demo import DEMO_CLUSTER
 from clusters.models import Cluster
 
-from .models import (
-    Environment,
-    GpuProfile,
-    QuotaGrant,
-    QuotaRequest,
-    Tenant,
-    TenantMembership,
-)
-from .outbox import bump_desired_generation
+from . import services
+from .models import GpuProfile, Tenant
 
 P = GpuProfile.Partition
 H100 = ("NVIDIA H100 80GB HBM3", "NVIDIA-H100-80GB-HBM3")
@@ -107,8 +100,8 @@ TENANTS = {
             description="Image classification and detection models for the product catalogue.",
             contact_email="vision@example.com",
             oncall_contact="#vision-oncall",
-            status=Tenant.Status.ACTIVE,
         ),
+        approve=True,
         environments=["dev", "staging", "prod"],
         members={"mlteam": "owner", "vision-dev": "member"},
         grants=[
@@ -135,8 +128,8 @@ TENANTS = {
             description="Learning-to-rank and embedding models behind site search.",
             contact_email="search@example.com",
             oncall_contact="#search-oncall",
-            status=Tenant.Status.ACTIVE,
         ),
+        approve=True,
         environments=["dev", "prod"],
         members={"search-lead": "owner"},
         grants=[
@@ -154,8 +147,8 @@ TENANTS = {
             description="Streaming speech-to-text for the support line.",
             contact_email="speech@example.com",
             oncall_contact="",
-            status=Tenant.Status.PENDING,
         ),
+        approve=False,
         environments=["dev", "prod"],
         members={"speech-lead": "owner"},
         grants=[],
@@ -180,72 +173,51 @@ def _user(username: str):
     return get_user_model().objects.get(username=username)
 
 
+def _request(owner, tenant, profiles, spec):
+    env, profile, guaranteed, burst, why = spec
+    return services.request_quota(
+        actor=owner,
+        tenant=tenant,
+        environment=tenant.environments.get(name=env),
+        profile=profiles[profile],
+        guaranteed=guaranteed,
+        burst=burst,
+        justification=why,
+    )
+
+
 @transaction.atomic
 def seed_demo() -> list[Tenant]:
     """Create the catalog and demo tenants. Needs clusters.demo and the demo users first."""
     cluster = Cluster.objects.get(name=DEMO_CLUSTER)
-    admin = get_user_model().objects.filter(username="platform").first()
+    admin = _user("platform")
     profiles = seed_catalog()
     tenants = []
     for slug, spec in TENANTS.items():
-        owner = _user(next(iter(spec["members"])))
-        tenant, created = Tenant.objects.get_or_create(
-            slug=slug, defaults={**spec["fields"], "cluster": cluster, "created_by": owner}
-        )
-        tenants.append(tenant)
-        if not created:
+        existing = Tenant.objects.filter(slug=slug).first()
+        if existing:
+            tenants.append(existing)
             continue
-        if tenant.status == Tenant.Status.ACTIVE:
-            tenant.decided_by, tenant.decided_at = admin, timezone.now()
-            tenant.save(update_fields=["decided_by", "decided_at"])
-        for username, role in spec["members"].items():
-            TenantMembership.objects.get_or_create(
-                tenant=tenant, user=_user(username), defaults={"role": role}
+        owner_name, *others = spec["members"]
+        owner = _user(owner_name)
+        tenant = services.onboard_tenant(
+            actor=owner,
+            slug=slug,
+            cluster=cluster,
+            environments=spec["environments"],
+            **spec["fields"],
+        )
+        for username in others:
+            services.add_member(
+                actor=owner, tenant=tenant, user=_user(username), role=spec["members"][username]
             )
-        envs = {
-            name: Environment.objects.get_or_create(
-                tenant=tenant,
-                name=name,
-                defaults={
-                    "cluster": cluster,
-                    "namespace": Environment.namespace_for(slug, name),
-                },
-            )[0]
-            for name in spec["environments"]
-        }
-        for env, profile, guaranteed, burst, why in spec["grants"]:
-            request = QuotaRequest.objects.create(
-                tenant=tenant,
-                environment=envs[env],
-                profile=profiles[profile],
-                guaranteed=guaranteed,
-                burst=burst,
-                justification=why,
-                status=QuotaRequest.Status.APPROVED,
-                requested_by=owner,
-                decided_by=admin,
-                decided_at=timezone.now(),
-            )
-            QuotaGrant.objects.create(
-                tenant=tenant,
-                environment=envs[env],
-                profile=profiles[profile],
-                guaranteed=guaranteed,
-                burst=burst,
-                request=request,
-                granted_by=admin,
-            )
-        for env, profile, guaranteed, burst, why in spec["pending"]:
-            QuotaRequest.objects.create(
-                tenant=tenant,
-                environment=envs[env],
-                profile=profiles[profile],
-                guaranteed=guaranteed,
-                burst=burst,
-                justification=why,
-                requested_by=owner,
-            )
-        if tenant.status == Tenant.Status.ACTIVE:
-            # Approved state must reach the cluster: the worker syncs it to the GitOps repo.
-            bump_desired_generation(tenant.id)
+        if spec["approve"]:
+            tenant = services.approve_tenant(actor=admin, tenant=tenant)
+            for grant in spec["grants"]:
+                services.approve_quota_request(
+                    actor=admin, quota_request=_request(owner, tenant, profiles, grant)
+                )
+        for pending in spec["pending"]:
+            _request(owner, tenant, profiles, pending)
+        tenants.append(tenant)
     return tenants
