@@ -1,4 +1,25 @@
 """Web URLs of the contracts app."""
 
+from django.urls import path
+
+from . import views
+
 app_name = "contracts"
-urlpatterns: list = []
+urlpatterns = [
+    path("oncall/", views.oncall_directory, name="oncall"),
+    path("oncall/<int:pk>/", views.oncall_edit, name="oncall_edit"),
+    path("alertmanager/", views.alertmanager, name="alertmanager"),
+    path("alertmanager.yml", views.alertmanager_yaml, name="alertmanager_yaml"),
+    path("<slug:slug>/<slug:name>/interface-document/", views.document, name="document"),
+    path(
+        "<slug:slug>/<slug:name>/interface-document.md",
+        views.document_markdown,
+        name="document_md",
+    ),
+    path(
+        "<slug:slug>/<slug:name>/interface-document/<slug:section>/",
+        views.edit_section,
+        name="edit_section",
+    ),
+    path("<slug:slug>/<slug:name>/interface-document/sign-off", views.sign_off, name="sign_off"),
+]

@@ -55,6 +55,7 @@ TEMPLATE_DEFAULTS = {
     ),
 }
 
+RESERVED_NAMES = {"new"}
 GATE_QUOTA = "quota"
 GATE_PINNED = "image-pinned-by-digest"
 GATE_DOCUMENT = "interface-document-complete"
@@ -110,6 +111,8 @@ def create_workload(*, tenant, name: str, template: str, actor, description: str
     _require_writer(actor, tenant, "register workloads")
     if template not in Template.values:
         raise DomainError(f"Unknown template '{template}'.", field="template")
+    if name in RESERVED_NAMES:
+        raise DomainError(f"'{name}' is reserved by the portal's pages: pick another name.", "name")
     workload = Workload(tenant=tenant, name=name, template=template, description=description)
     try:
         workload.full_clean(exclude=["tenant", "created_by"])

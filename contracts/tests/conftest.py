@@ -30,6 +30,7 @@ def workload(tenant):
 @pytest.fixture
 def member(tenant):
     user = UserFactory(username="mia")
+    user.save()  # the factory skips saving the password it sets; sessions check its hash
     MembershipFactory(tenant=tenant, user=user, role="member")
     return user
 

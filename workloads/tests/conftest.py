@@ -58,6 +58,7 @@ def envs(tenant):
 @pytest.fixture
 def member(tenant):
     user = UserFactory(username="mia")
+    user.save()  # the factory skips saving the password it sets; sessions check its hash
     MembershipFactory(tenant=tenant, user=user, role=TenantMembership.Role.MEMBER)
     return user
 
@@ -65,5 +66,6 @@ def member(tenant):
 @pytest.fixture
 def viewer(tenant):
     user = UserFactory(username="vic")
+    user.save()
     MembershipFactory(tenant=tenant, user=user, role=TenantMembership.Role.VIEWER)
     return user

@@ -1,0 +1,139 @@
+"""REST API of interface documents (GET, PATCH one section, sign-off, Markdown), the on-call
+directory and the generated Alertmanager configuration."""
+
+import pghistory
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from rest_framework import serializers, status
+from rest_framework.decorators import api_view
+from rest_framework.response import Response
+
+from portal import roles
+from workloads import selectors as workload_selectors
+
+from . import selectors, services
+from .alertmanager import to_yaml
+from .models import OnCallTeam
+
+
+def _context(request):
+    return pghistory.context(user=request.user.id, url=request.path)
+
+
+def document_output(request, workload) -> dict:
+    document = selectors.document_of(workload)
+    if document is None:
+        services.ensure_document(workload)
+        document = selectors.document_of(workload)
+    readiness = selectors.document_readiness(workload)
+    return {
+        "workload": workload.pk,
+        "version": document.version,
+        "content": selectors.content_of(document, workload),
+        "complete": not readiness.missing,
+        "missing": readiness.missing,
+        "signed_off": readiness.signed_off,
+        "signed_off_version": readiness.signed_off_version,
+        "signed_off_by": readiness.signed_off_by or None,
+        "editable_sections": selectors.editable_sections(request.user, workload.tenant),
+    }
+
+
+class SectionPatch(serializers.Serializer):
+    section = serializers.ChoiceField(choices=list(selectors.SECTIONS))
+
+
+@api_view(["GET", "PATCH"])
+def interface_document(request, pk: int):
+    """PATCH body: {"section": "slos", "p99_latency_ms": 200, ...} (alerts: {"section":
+    "alerts", "alerts": [{"signal", "threshold", "window", "paged_team"}]})."""
+    workload = workload_selectors.workload_for_user(request.user, pk=pk)
+    if request.method == "PATCH":
+        data = SectionPatch(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = {k: v for k, v in request.data.items() if k != "section"}
+        with _context(request):
+            services.update_section(
+                workload=workload,
+                section=data.validated_data["section"],
+                values=values,
+                actor=request.user,
+            )
+    return Response(document_output(request, workload))
+
+
+@api_view(["POST"])
+def interface_document_sign_off(request, pk: int):
+    workload = workload_selectors.workload_for_user(request.user, pk=pk)
+    with _context(request):
+        services.sign_off(workload=workload, actor=request.user)
+    return Response(document_output(request, workload))
+
+
+@api_view(["GET"])
+def interface_document_markdown(request, pk: int):
+    workload = workload_selectors.workload_for_user(request.user, pk=pk)
+    document = selectors.document_of(workload) or services.ensure_document(workload)
+    return HttpResponse(
+        selectors.markdown_of(document, workload), content_type="text/markdown; charset=utf-8"
+    )
+
+
+class OnCallTeamSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = OnCallTeam
+        fields = [
+            "id",
+            "name",
+            "display_name",
+            "rotation",
+            "escalation",
+            "pager_url",
+            "email",
+            "chat_channel",
+        ]
+        read_only_fields = ["id"]
+
+
+class OnCallTeamUpdate(OnCallTeamSerializer):
+    class Meta(OnCallTeamSerializer.Meta):
+        read_only_fields = ["id", "name"]
+        extra_kwargs = {"display_name": {"required": False}}
+
+
+@api_view(["GET", "POST"])
+def oncall_collection(request):
+    if request.method == "GET":
+        return Response(OnCallTeamSerializer(OnCallTeam.objects.order_by("name"), many=True).data)
+    if not roles.is_sre(request.user):
+        raise PermissionDenied
+    data = OnCallTeamSerializer(data=request.data)
+    data.is_valid(raise_exception=True)
+    with _context(request):
+        team = services.create_oncall_team(actor=request.user, **data.validated_data)
+    return Response(OnCallTeamSerializer(team).data, status=status.HTTP_201_CREATED)
+
+
+@api_view(["GET", "PATCH", "DELETE"])
+def oncall_item(request, pk: int):
+    team = get_object_or_404(OnCallTeam, pk=pk)
+    if request.method == "GET":
+        return Response(OnCallTeamSerializer(team).data)
+    if not roles.is_sre(request.user):
+        raise PermissionDenied
+    with _context(request):
+        if request.method == "DELETE":
+            services.delete_oncall_team(team=team, actor=request.user)
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        data = OnCallTeamUpdate(team, data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        team = services.update_oncall_team(team=team, actor=request.user, **data.validated_data)
+    return Response(OnCallTeamSerializer(team).data)
+
+
+@api_view(["GET"])
+def alertmanager_config(request):
+    if not (roles.is_sre(request.user) or roles.is_platform_admin(request.user)):
+        raise PermissionDenied
+    return HttpResponse(to_yaml(selectors.alertmanager_config()), content_type="application/yaml")

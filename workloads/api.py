@@ -1,0 +1,169 @@
+"""REST API of workloads: list/create, detail, revisions, promote and rollback. Thin views with
+separate input and output serializers; the rules are in services."""
+
+import pghistory
+from django.core.exceptions import PermissionDenied
+from rest_framework import serializers, status
+from rest_framework.decorators import api_view
+from rest_framework.response import Response
+
+from tenants.models import ENVIRONMENT_ORDER, GpuProfile
+
+from . import selectors, services
+from .models import REVISION_SPEC_FIELDS, Template, WorkloadRevision
+
+
+class RevisionOutput(serializers.ModelSerializer):
+    profile = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    image_ref = serializers.CharField(read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = WorkloadRevision
+        fields = ["number", "image_ref", *REVISION_SPEC_FIELDS, "created_by", "created_at"]
+
+
+class RevisionInput(serializers.ModelSerializer):
+    profile = serializers.SlugRelatedField(
+        slug_field="name", queryset=GpuProfile.objects.filter(is_active=True), required=False
+    )
+
+    class Meta:
+        model = WorkloadRevision
+        fields = REVISION_SPEC_FIELDS
+        extra_kwargs = {f: {"required": False} for f in REVISION_SPEC_FIELDS}
+
+
+class WorkloadInput(RevisionInput):
+    tenant = serializers.SlugField()
+    name = serializers.CharField(max_length=40)
+    template = serializers.ChoiceField(choices=Template.choices)
+    description = serializers.CharField(max_length=500, required=False, default="")
+
+    class Meta(RevisionInput.Meta):
+        fields = ["tenant", "name", "template", "description", *REVISION_SPEC_FIELDS]
+
+
+def workload_output(workload) -> dict:
+    deployments = selectors.deployments_of(workload)
+    latest = selectors.latest_revision(workload)
+    return {
+        "id": workload.pk,
+        "tenant": workload.tenant.slug,
+        "name": workload.name,
+        "template": workload.template,
+        "description": workload.description,
+        "latest_revision": latest.number if latest else None,
+        "environments": {
+            d.environment.name: {
+                "revision": d.current_revision.number,
+                "previous_revision": d.previous_revision.number if d.previous_revision else None,
+                "canary_revision": d.canary_revision.number if d.canary_revision else None,
+                "canary_percent": d.canary_percent,
+            }
+            for d in deployments
+        },
+    }
+
+
+def _context(request):
+    return pghistory.context(user=request.user.id, url=request.path)
+
+
+@api_view(["GET", "POST"])
+def workload_collection(request):
+    if request.method == "GET":
+        workloads = selectors.visible_workloads(request.user).order_by("tenant__slug", "name")
+        tenant = request.query_params.get("tenant")
+        if tenant:
+            workloads = workloads.filter(tenant__slug=tenant)
+        rows = [
+            {"id": w.pk, "tenant": w.tenant.slug, "name": w.name, "template": w.template}
+            for w in workloads[:500]
+        ]
+        return Response(rows)
+    data = WorkloadInput(data=request.data)
+    data.is_valid(raise_exception=True)
+    values = dict(data.validated_data)
+    tenant = selectors.tenant_for_user(request.user, values.pop("tenant"))
+    with _context(request):
+        workload = services.create_workload(
+            tenant=tenant,
+            name=values.pop("name"),
+            template=values.pop("template"),
+            description=values.pop("description", ""),
+            actor=request.user,
+            **values,
+        )
+    return Response(workload_output(workload), status=status.HTTP_201_CREATED)
+
+
+@api_view(["GET"])
+def workload_detail(request, pk: int):
+    return Response(workload_output(selectors.workload_for_user(request.user, pk=pk)))
+
+
+@api_view(["GET", "POST"])
+def workload_revisions(request, pk: int):
+    workload = selectors.workload_for_user(request.user, pk=pk)
+    if request.method == "GET":
+        return Response(RevisionOutput(selectors.revisions_of(workload), many=True).data)
+    if not selectors.can_write_tenant(request.user, workload.tenant):
+        raise PermissionDenied
+    data = RevisionInput(data=request.data)
+    data.is_valid(raise_exception=True)
+    with _context(request):
+        revision = services.create_revision(
+            workload=workload, actor=request.user, **data.validated_data
+        )
+    return Response(RevisionOutput(revision).data, status=status.HTTP_201_CREATED)
+
+
+class EnvironmentInput(serializers.Serializer):
+    environment = serializers.ChoiceField(choices=[e.value for e in ENVIRONMENT_ORDER])
+
+
+class RollbackInput(EnvironmentInput):
+    reason = serializers.CharField(max_length=500, required=False, default="")
+
+
+@api_view(["POST"])
+def workload_promote(request, pk: int):
+    workload = selectors.workload_for_user(request.user, pk=pk)
+    data = EnvironmentInput(data=request.data)
+    data.is_valid(raise_exception=True)
+    with _context(request):
+        record = services.promote(
+            workload=workload,
+            environment_name=data.validated_data["environment"],
+            actor=request.user,
+        )
+    return Response(
+        {
+            "environment": record.environment.name,
+            "from_revision": record.from_revision.number if record.from_revision else None,
+            "to_revision": record.to_revision.number,
+            "gates": record.gate_results,
+        }
+    )
+
+
+@api_view(["POST"])
+def workload_rollback(request, pk: int):
+    workload = selectors.workload_for_user(request.user, pk=pk)
+    data = RollbackInput(data=request.data)
+    data.is_valid(raise_exception=True)
+    with _context(request):
+        record = services.rollback(
+            workload=workload,
+            environment_name=data.validated_data["environment"],
+            actor=request.user,
+            reason=data.validated_data["reason"],
+        )
+    return Response(
+        {
+            "environment": record.environment.name,
+            "from_revision": record.from_revision.number,
+            "to_revision": record.to_revision.number,
+        }
+    )
