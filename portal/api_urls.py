@@ -4,6 +4,7 @@ from django.urls import include, path
 
 urlpatterns = [
     path("", include("portal.auth_api_urls")),
+    path("", include("tenants.sync_api_urls")),
     path("", include("tenants.api_urls")),
     path("", include("clusters.api_urls")),
     path("", include("workloads.api_urls")),

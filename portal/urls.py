@@ -11,6 +11,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("audit/", include("portal.audit_urls")),
+    path("tenants/", include("tenants.sync_urls")),
     path("tenants/", include("tenants.urls")),
     path("clusters/", include("clusters.urls")),
     path("workloads/", include("workloads.urls")),

@@ -399,3 +399,8 @@ def capacity_allocations(cluster_id: int) -> dict[tuple[str, str], dict[str, int
 @register_hook("tenant_slugs")
 def tenant_slugs(tenant_ids: list[int]) -> dict[int, str]:
     return dict(Tenant.objects.filter(pk__in=tenant_ids).values_list("pk", "slug"))
+
+
+@register_hook("tenant_id")
+def tenant_id(slug: str) -> int | None:
+    return Tenant.objects.filter(slug=slug).values_list("pk", flat=True).first()

@@ -1,0 +1,112 @@
+"""REST API of the cluster registry (platform admins): CRUD with write-only credentials, and
+capacity per GPU product/resource with the guaranteed and burst units granted on it."""
+
+import pghistory
+from django.core.exceptions import PermissionDenied
+from rest_framework import serializers, status
+from rest_framework.decorators import api_view
+from rest_framework.response import Response
+
+from portal import roles
+
+from . import selectors, services
+from .models import Cluster
+from .services import CREDENTIAL_FIELDS
+
+
+class ClusterOutput(serializers.ModelSerializer):
+    credentials = serializers.SerializerMethodField(
+        help_text="Which credentials are stored ('set'/'not set'); values are never returned."
+    )
+
+    class Meta:
+        model = Cluster
+        fields = [
+            "name", "display_name", "region", "kubernetes_version", "gpu_pool", "backend",
+            "is_active", "api_server_url", "verify_tls", "gitops_repo_url", "gitops_branch",
+            "prometheus_url", "credentials", "created_at", "updated_at",
+        ]  # fmt: skip
+
+    def get_credentials(self, obj) -> dict[str, str]:
+        return {name: "set" if getattr(obj, name) else "not set" for name in CREDENTIAL_FIELDS}
+
+
+class ClusterInput(serializers.Serializer):
+    name = serializers.SlugField(max_length=63)
+    display_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    region = serializers.CharField(max_length=63, required=False, allow_blank=True)
+    kubernetes_version = serializers.RegexField(r"^1\.\d{1,2}$", required=False)
+    gpu_pool = serializers.SlugField(max_length=63, required=False)
+    backend = serializers.ChoiceField(choices=Cluster.Backend.choices, required=False)
+    is_active = serializers.BooleanField(required=False)
+    api_server_url = serializers.URLField(required=False, allow_blank=True)
+    verify_tls = serializers.BooleanField(required=False)
+    gitops_repo_url = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    gitops_branch = serializers.CharField(max_length=100, required=False)
+    prometheus_url = serializers.URLField(required=False, allow_blank=True)
+    api_token = serializers.CharField(required=False, allow_blank=True, write_only=True)
+    ca_cert = serializers.CharField(required=False, allow_blank=True, write_only=True)
+    kubeconfig = serializers.CharField(required=False, allow_blank=True, write_only=True)
+    gitops_credentials = serializers.CharField(required=False, allow_blank=True, write_only=True)
+    prometheus_token = serializers.CharField(required=False, allow_blank=True, write_only=True)
+
+
+class CapacityOutput(serializers.Serializer):
+    gpu_product = serializers.CharField()
+    resource_name = serializers.CharField()
+    allocatable = serializers.IntegerField()
+    override = serializers.IntegerField(allow_null=True)
+    capacity = serializers.IntegerField()
+    guaranteed_allocated = serializers.IntegerField(source="guaranteed")
+    free = serializers.IntegerField()
+    burst_granted = serializers.IntegerField(source="burst")
+    observed_at = serializers.DateTimeField(allow_null=True)
+
+
+def _admin(request) -> None:
+    if not roles.is_platform_admin(request.user):
+        raise PermissionDenied
+
+
+@api_view(["GET", "POST"])
+def cluster_collection(request):
+    _admin(request)
+    if request.method == "GET":
+        return Response(ClusterOutput(Cluster.objects.all(), many=True).data)
+    data = ClusterInput(data=request.data)
+    data.is_valid(raise_exception=True)
+    with pghistory.context(user=request.user.id, url=request.path):
+        cluster = services.create_cluster(actor=request.user, **data.validated_data)
+    return Response(ClusterOutput(cluster).data, status=status.HTTP_201_CREATED)
+
+
+@api_view(["GET", "PUT", "PATCH", "DELETE"])
+def cluster_item(request, name):
+    _admin(request)
+    cluster = selectors.get_cluster(name)
+    if request.method == "GET":
+        return Response(ClusterOutput(cluster).data)
+    if request.method == "DELETE":
+        with pghistory.context(user=request.user.id, url=request.path):
+            services.delete_cluster(actor=request.user, cluster=cluster)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+    data = ClusterInput(
+        data={"name": cluster.name, **request.data}, partial=request.method == "PATCH"
+    )
+    data.is_valid(raise_exception=True)
+    fields = {k: v for k, v in data.validated_data.items() if k != "name"}
+    with pghistory.context(user=request.user.id, url=request.path):
+        cluster = services.update_cluster(actor=request.user, cluster=cluster, **fields)
+    return Response(ClusterOutput(cluster).data)
+
+
+@api_view(["GET"])
+def cluster_capacity(request, name):
+    _admin(request)
+    cluster = selectors.get_cluster(name)
+    return Response(
+        {
+            "cluster": cluster.name,
+            "capacity": CapacityOutput(selectors.capacity_lines(cluster), many=True).data,
+        }
+    )

@@ -1,0 +1,16 @@
+"""Web URLs of the tenant sync panel (mounted under /tenants/ before tenants.urls)."""
+
+from django.urls import path
+
+from . import sync_views
+
+app_name = "tenants_sync"
+urlpatterns = [
+    path("<slug:slug>/sync/", sync_views.panel, name="panel"),
+    path("<slug:slug>/sync/force/", sync_views.force_sync, name="force"),
+    path(
+        "<slug:slug>/sync/delete-namespaces/",
+        sync_views.confirm_namespace_deletion,
+        name="delete_namespaces",
+    ),
+]

@@ -1,0 +1,135 @@
+"""A tenant's sync panel: generations, runs with per-object results (htmx polling until done),
+the admin actions force sync and confirm namespace deletion of an archived tenant, and the same
+through GET|POST /api/v1/tenants/{slug}/sync/ (POST: platform admins force a sync)."""
+
+import pghistory
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+from rest_framework import serializers, status
+from rest_framework.decorators import api_view
+from rest_framework.response import Response
+
+from clusters import selectors as cluster_selectors
+from clusters import services as cluster_services
+from clusters.models import NamespaceDeletion, SyncObjectResult, SyncRun, SyncState
+from portal import roles
+from portal.domain_errors import DomainError
+
+from .models import Tenant
+from .selectors import get_tenant_for_user
+
+
+def sync_context(tenant: Tenant, user) -> dict:
+    runs = cluster_selectors.tenant_sync_runs(tenant.pk)
+    busy = tenant.sync_pending or any(not run.is_done for run in runs)
+    return {
+        "tenant": tenant,
+        "runs": runs,
+        "states": cluster_selectors.tenant_sync_states(tenant.pk),
+        "polling": busy,
+        "is_admin": roles.is_platform_admin(user),
+        "deletion": NamespaceDeletion.objects.filter(tenant_id=tenant.pk).first(),
+    }
+
+
+@login_required
+def panel(request, slug):
+    tenant = get_tenant_for_user(request.user, slug)
+    template = "tenants/_sync_panel.html" if request.htmx else "tenants/_sync_page.html"
+    return render(request, template, sync_context(tenant, request.user))
+
+
+def _admin_action(request, slug, action, done_message):
+    tenant = get_tenant_for_user(request.user, slug)  # 404 first: no enumeration
+    if not roles.is_platform_admin(request.user):
+        raise PermissionDenied
+    try:
+        action(tenant)
+        if not request.htmx:
+            messages.success(request, done_message)
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    if request.htmx:
+        tenant.refresh_from_db()
+        return render(request, "tenants/_sync_panel.html", sync_context(tenant, request.user))
+    return redirect("tenants_sync:panel", slug=tenant.slug)
+
+
+@login_required
+@require_POST
+def force_sync(request, slug):
+    return _admin_action(
+        request,
+        slug,
+        lambda t: cluster_services.force_sync(actor=request.user, tenant_id=t.pk),
+        "Sync requested.",
+    )
+
+
+@login_required
+@require_POST
+def confirm_namespace_deletion(request, slug):
+    return _admin_action(
+        request,
+        slug,
+        lambda t: cluster_services.confirm_namespace_deletion(actor=request.user, tenant_id=t.pk),
+        "Namespace deletion confirmed; the next sync removes them.",
+    )
+
+
+# --- API ----------------------------------------------------------------------------------
+
+
+class ObjectResultOutput(serializers.ModelSerializer):
+    class Meta:
+        model = SyncObjectResult
+        fields = ["api_version", "kind", "namespace", "name", "action", "message"]
+
+
+class RunOutput(serializers.ModelSerializer):
+    cluster = serializers.CharField(source="cluster.name")
+    results = ObjectResultOutput(many=True)
+
+    class Meta:
+        model = SyncRun
+        fields = [
+            "id", "cluster", "generation", "trigger", "status", "message", "actor",
+            "object_count", "started_at", "finished_at", "results",
+        ]  # fmt: skip
+
+
+class StateOutput(serializers.ModelSerializer):
+    cluster = serializers.CharField(source="cluster.name")
+
+    class Meta:
+        model = SyncState
+        fields = [
+            "cluster", "last_success_at", "last_success_generation", "drift_checked_at",
+            "drifted_objects",
+        ]  # fmt: skip
+
+
+@api_view(["GET", "POST"])
+def tenant_sync_api(request, slug):
+    tenant = get_tenant_for_user(request.user, slug)
+    if request.method == "POST":
+        if not roles.is_platform_admin(request.user):
+            raise PermissionDenied
+        with pghistory.context(user=request.user.id, url=request.path):
+            cluster_services.force_sync(actor=request.user, tenant_id=tenant.pk)
+        return Response({"detail": "sync enqueued"}, status=status.HTTP_202_ACCEPTED)
+    return Response(
+        {
+            "tenant": tenant.slug,
+            "desired_generation": tenant.desired_generation,
+            "applied_generation": tenant.applied_generation,
+            "pending": tenant.sync_pending,
+            "clusters": StateOutput(
+                cluster_selectors.tenant_sync_states(tenant.pk), many=True
+            ).data,
+            "runs": RunOutput(cluster_selectors.tenant_sync_runs(tenant.pk), many=True).data,
+        }
+    )
