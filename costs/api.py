@@ -61,6 +61,8 @@ def _line(line, currency: str) -> dict:
         "cost_per_request": (
             str(line.cost_per_request.quantize(_MICRO)) if line.cost_per_request else None
         ),
+        "runs": round(line.runs),
+        "cost_per_run": str(line.cost_per_run.quantize(_CENT)) if line.cost_per_run else None,
         "currency": currency,
     }
 

@@ -44,6 +44,7 @@ class UsageFields(models.Model):
     used_gpu_hours = models.FloatField(default=0)
     fb_peak_mib = models.FloatField(default=0)
     requests = models.FloatField(default=0, help_text="Inference requests served")
+    runs = models.FloatField(default=0, db_default=0, help_text="Jobs (training runs) started")
     source = models.CharField(max_length=16, choices=Source.choices, default=Source.PROMETHEUS)
 
     class Meta:

@@ -80,6 +80,7 @@ class CostLine:
     gpu_hours: float = 0.0
     used_gpu_hours: float = 0.0
     requests: float = 0.0
+    runs: float = 0.0
     cost: Decimal = Decimal(0)
     cost_used: Decimal = Decimal(0)
     unpriced_gpu_hours: float = 0.0
@@ -93,11 +94,13 @@ class CostLine:
         used_gpu_hours: float,
         requests: float,
         unit_price: Decimal | None,
+        runs: float = 0.0,
     ) -> None:
         self.unit_hours += unit_hours
         self.gpu_hours += gpu_hours
         self.used_gpu_hours += used_gpu_hours
         self.requests += requests
+        self.runs += runs
         if unit_price is None:
             self.unpriced_gpu_hours += gpu_hours
             return
@@ -115,6 +118,11 @@ class CostLine:
     @property
     def cost_per_request(self) -> Decimal | None:
         return cost_per(self.cost, self.requests)
+
+    @property
+    def cost_per_run(self) -> Decimal | None:
+        """Cost of one training run (Job) of the group, when Jobs were started."""
+        return cost_per(self.cost, self.runs)
 
 
 def utilization(used_gpu_hours: float, gpu_hours: float) -> float:

@@ -35,7 +35,7 @@ ep AS (
 )
 SELECT {keys}, u.profile_id, ep.start,
        SUM(u.unit_hours), SUM(u.gpu_hours), SUM(u.used_unit_hours), SUM(u.used_gpu_hours),
-       SUM(u.requests), BOOL_OR(u.source = 'demo')
+       SUM(u.requests), SUM(u.runs), BOOL_OR(u.source = 'demo')
 FROM costs_dailyusage u
 JOIN ep ON u.day >= ep.start AND (ep.stop IS NULL OR u.day < ep.stop)
 WHERE u.day >= %(start)s AND u.day <= %(end)s {where}
@@ -81,6 +81,7 @@ class CostTable:
             total.gpu_hours += line.gpu_hours
             total.used_gpu_hours += line.used_gpu_hours
             total.requests += line.requests
+            total.runs += line.runs
             total.cost += line.cost
             total.cost_used += line.cost_used
             total.unpriced_gpu_hours += line.unpriced_gpu_hours
@@ -116,7 +117,9 @@ def cost_table(
         cursor.execute(sql, params)
         for row in cursor.fetchall():
             key = row[0] if width == 1 else tuple(row[:width])
-            profile_id, epoch, unit_h, gpu_h, used_unit_h, used_gpu_h, requests, demo = row[width:]
+            profile_id, epoch, unit_h, gpu_h, used_unit_h, used_gpu_h, requests, runs, demo = row[
+                width:
+            ]
             profile = prices.profiles.get(profile_id)
             price = prices.book.unit_price(profile, max(epoch, start)) if profile else None
             line = table.lines.get(key)
@@ -128,6 +131,7 @@ def cost_table(
                 used_unit_hours=used_unit_h,
                 used_gpu_hours=used_gpu_h,
                 requests=requests,
+                runs=runs,
                 unit_price=price,
             )
             table.demo = table.demo or demo
@@ -204,7 +208,8 @@ def tenants_overview(*, start: date, end: date, tenants) -> Overview:
         )
     total = CostLine(key="total")
     for row in rows:
-        for attr in ("unit_hours", "gpu_hours", "used_gpu_hours", "requests", "cost", "cost_used"):
+        for attr in ("unit_hours", "gpu_hours", "used_gpu_hours", "requests", "runs", "cost",
+                     "cost_used"):  # fmt: skip
             setattr(total, attr, getattr(total, attr) + getattr(row.line, attr))
     return Overview(
         rows=rows,
@@ -315,6 +320,7 @@ def _merge(into: CostLine, line: CostLine) -> None:
     into.gpu_hours += line.gpu_hours
     into.used_gpu_hours += line.used_gpu_hours
     into.requests += line.requests
+    into.runs += line.runs
     into.cost += line.cost
     into.cost_used += line.cost_used
     into.unpriced_gpu_hours += line.unpriced_gpu_hours

@@ -171,6 +171,7 @@ UPDATE_FIELDS = [
     "used_gpu_hours",
     "fb_peak_mib",
     "requests",
+    "runs",
     "source",
 ]
 
@@ -195,6 +196,7 @@ def _store_window(cluster, rows, catalog, w_start, w_end, *, resuming: bool, que
                 used_gpu_hours=r.used_gpu_hours,
                 fb_peak_mib=r.fb_peak_mib,
                 requests=r.requests,
+                runs=r.runs,
                 source=Source.PROMETHEUS,
             )
         )
@@ -239,12 +241,13 @@ def _record_failure(cluster_id: int, exc: Exception) -> None:
 _DAILY_SQL = """
 INSERT INTO costs_dailyusage (
     cluster_id, namespace, workload, resource_name, day, tenant_id, environment_id, profile_id,
-    unit_hours, gpu_hours, used_unit_hours, used_gpu_hours, fb_peak_mib, requests, source, hours
+    unit_hours, gpu_hours, used_unit_hours, used_gpu_hours, fb_peak_mib, requests, runs, source,
+    hours
 )
 SELECT cluster_id, namespace, workload, resource_name, (hour AT TIME ZONE 'UTC')::date,
        MAX(tenant_id), MAX(environment_id), MAX(profile_id),
        SUM(unit_hours), SUM(gpu_hours), SUM(used_unit_hours), SUM(used_gpu_hours),
-       MAX(fb_peak_mib), SUM(requests), MIN(source), COUNT(*)
+       MAX(fb_peak_mib), SUM(requests), SUM(runs), MIN(source), COUNT(*)
 FROM costs_hourlyusage
 WHERE cluster_id = %(cluster)s AND hour >= %(start)s AND hour < %(end)s
 GROUP BY cluster_id, namespace, workload, resource_name, (hour AT TIME ZONE 'UTC')::date
@@ -253,7 +256,8 @@ ON CONFLICT (cluster_id, namespace, workload, resource_name, day) DO UPDATE SET
     profile_id = EXCLUDED.profile_id, unit_hours = EXCLUDED.unit_hours,
     gpu_hours = EXCLUDED.gpu_hours, used_unit_hours = EXCLUDED.used_unit_hours,
     used_gpu_hours = EXCLUDED.used_gpu_hours, fb_peak_mib = EXCLUDED.fb_peak_mib,
-    requests = EXCLUDED.requests, source = EXCLUDED.source, hours = EXCLUDED.hours
+    requests = EXCLUDED.requests, runs = EXCLUDED.runs, source = EXCLUDED.source,
+    hours = EXCLUDED.hours
 """
 
 

@@ -70,6 +70,14 @@ def build_queries(samples_per_hour: float, inference_counters: list[str]) -> dic
             f") / {sph}"
         ),
     }
+    # training runs: Jobs created during the hour, by the workload label on the Job
+    queries["runs"] = (
+        "count by (namespace, workload) (label_replace("
+        "(last_over_time(kube_job_created[1h]) > (time() - 3600)) "
+        f"* on (namespace, job_name) group_left ({WORKLOAD_POD_LABEL}) "
+        f"max by (namespace, job_name, {WORKLOAD_POD_LABEL}) (max_over_time(kube_job_labels[1h])), "
+        f'"workload", "$1", "{WORKLOAD_POD_LABEL}", "(.+)"))'
+    )
     if inference_counters:
         names = "|".join(re.escape(name) for name in inference_counters)
         queries["requests"] = (
@@ -99,6 +107,7 @@ class HourRow:
     used_units: float = 0.0
     fb_peak_mib: float = 0.0
     requests: float = 0.0
+    runs: float = 0.0
     fraction: float = 1.0
 
     @property
@@ -191,10 +200,13 @@ def rollup_rows(
             for r in by_owner.get((s.label("namespace"), s.label("workload"), hour), []):
                 r.fb_peak_mib = max(r.fb_peak_mib, value)
 
-    for s in answers.get("requests", []):
-        for hour, value in _hours(s):
-            owners = by_owner.get((s.label("namespace"), s.label("workload"), hour), [])
-            if owners:
-                max(owners, key=lambda r: r.gpu_hours).requests += value
+    # counts go to the (namespace, workload)'s largest row of the hour, so sums stay exact
+    for name in ("requests", "runs"):
+        for s in answers.get(name, []):
+            for hour, value in _hours(s):
+                owners = by_owner.get((s.label("namespace"), s.label("workload"), hour), [])
+                if owners and in_window(hour):
+                    owner = max(owners, key=lambda r: (r.gpu_hours, r.resource_name))
+                    setattr(owner, name, getattr(owner, name) + value)
 
     return sorted(rows.values(), key=lambda r: (r.hour, r.namespace, r.workload, r.resource_name))

@@ -56,6 +56,7 @@ class Expected:
     used_gpu_hours: dict[str, float] = field(default_factory=dict)
     unit_hours: dict[tuple[str, str], float] = field(default_factory=dict)  # (ns, resource)
     requests: dict[str, float] = field(default_factory=dict)
+    runs: dict[str, int] = field(default_factory=dict)  # by workload
     idle_gpu_hours: float = 0.0
 
 
@@ -67,7 +68,10 @@ def generate(
     idle_gpus: int = 1,
     idle_mig: int = 2,
     metrics: OpenMetrics | None = None,
+    job_every_hours: int = 24,
 ) -> tuple[OpenMetrics, Expected]:
+    """`job_every_hours`: the finetune workload starts a new Job (training run) this often,
+    half past the hour."""
     pods = standard_pods() if pods is None else pods
     metrics = metrics or OpenMetrics()
     expected = Expected()
@@ -125,6 +129,21 @@ def generate(
                 labels = {"gpu": "20", "GPU_I_PROFILE": "1g.10gb", "GPU_I_ID": str(inst + 3)}
                 metrics.add("DCGM_FI_PROF_GR_ENGINE_ACTIVE", labels, ts, 0)
             expected.idle_gpu_hours += (idle_gpus + idle_mig * 0.1429) / 60
+            if job_every_hours:
+                for first_hour in range(0, h + 1, job_every_hours):
+                    if first_hour == h and m < 30:
+                        continue  # created at half past
+                    job = {"namespace": "alpha-dev", "job_name": f"finetune-{first_hour}"}
+                    created = start + first_hour * 3600 + 30 * 60
+                    metrics.add("kube_job_created", job, ts, created)
+                    metrics.add(
+                        "kube_job_labels",
+                        {**job, "label_gpu_portal_io_workload": "finetune"},
+                        ts,
+                        1,
+                    )
+                    if first_hour == h and m == 30:
+                        expected.runs["finetune"] = expected.runs.get("finetune", 0) + 1
     return metrics, expected
 
 

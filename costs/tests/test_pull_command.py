@@ -26,8 +26,8 @@ def test_pull_usage_command_pulls_the_given_hours(world, prometheus):
     assert set(HourlyUsage.objects.values_list("hour", flat=True)) == {
         hours_after(h) for h in range(6)
     }
-    assert "6 queries" in out.getvalue()
-    assert "6/6" in err.getvalue()  # the progress bar
+    assert "7 queries" in out.getvalue()
+    assert "7/7" in err.getvalue()  # the progress bar
 
 
 def test_pull_usage_command_names_an_unknown_cluster(db):

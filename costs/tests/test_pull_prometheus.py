@@ -163,7 +163,7 @@ def test_query_count_per_pull_window_is_constant(world, prometheus):
     result = _pull_all(cluster)
 
     assert result.windows == 3  # 72 hours in 24-hour windows
-    assert result.queries == 3 * 6
+    assert result.queries == 3 * 7  # 7 queries per window, whatever the namespaces
 
 
 def test_mig_and_time_sliced_units_are_priced_by_their_fraction(world, prometheus, dataset):
@@ -214,3 +214,24 @@ def test_a_new_price_applies_only_from_its_day_on(world, prometheus):
     # the first two days keep the old price; the third costs double
     per_day = Decimal(before) / 3
     assert Decimal(after["cost_allocated"]) == pytest.approx(per_day * 4, rel=Decimal("1e-3"))
+
+
+def test_training_runs_are_counted_per_job_and_priced_per_run(world, prometheus, dataset):
+    cluster, *_ = world(prometheus.url)
+    _pull_all(cluster)
+    client = APIClient()
+    client.force_authenticate(finance())
+
+    rows = {
+        r["workload"]: r
+        for r in client.get(
+            "/api/v1/costs/tenants/alpha/",
+            {"start": "2026-01-05", "end": "2026-01-07", "group_by": "workload"},
+        ).json()["results"]
+    }
+
+    assert dataset[1].runs["finetune"] == 3
+    assert rows["finetune"]["runs"] == 3
+    assert Decimal(rows["finetune"]["cost_per_run"]) == pytest.approx(
+        Decimal(rows["finetune"]["cost_allocated"]) / 3, abs=Decimal("0.01")
+    )
