@@ -1,3 +1,11 @@
-"""The audit trail pages (built out in portal/audit_views.py)."""
+"""The audit trail pages (portal/audit_views.py)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from . import audit_views
+
+app_name = "audit"
+urlpatterns = [
+    path("", audit_views.audit_list, name="list"),
+    path("export.csv", audit_views.audit_csv, name="csv"),
+]

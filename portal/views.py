@@ -3,9 +3,29 @@
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
+from clusters.models import Cluster
+from tenants import selectors as tenant_selectors
+from tenants.models import Tenant
+
 from . import roles
 
 
 @login_required
 def home(request):
-    return render(request, "portal/home.html", {"role": roles.primary_role(request.user)})
+    role = roles.primary_role(request.user)
+    context = {"role": role}
+    if role == roles.PLATFORM_ADMIN:
+        context.update(
+            pending_tenants=Tenant.objects.filter(status=Tenant.Status.PENDING).count(),
+            pending_requests=len(tenant_selectors.pending_quota_requests()),
+            clusters=Cluster.objects.order_by("name"),
+            capacity=tenant_selectors.capacity_overview(),
+        )
+    elif role == roles.ML_TEAM:
+        context.update(
+            tenants=tenant_selectors.tenant_list(request.user),
+            requests=tenant_selectors.visible_quota_requests(request.user).order_by("-created_at")[
+                :20
+            ],
+        )
+    return render(request, "portal/home.html", context)

@@ -26,6 +26,9 @@ from .models import (
 from .outbox import bump_desired_generation
 from .selectors import can_manage_members, can_write_tenant
 
+# Paths under /tenants/ that a tenant slug would shadow.
+RESERVED_SLUGS = frozenset({"new", "approvals", "quota-requests", "capacity"})
+
 UNIT_NOUNS = {
     GpuProfile.Partition.DEDICATED: "GPUs",
     GpuProfile.Partition.MIG: "MIG instances",
@@ -99,6 +102,8 @@ def onboard_tenant(
         )
     if not cluster.is_active:
         raise DomainError(f"Cluster {cluster.name} takes no new tenants.", field="cluster")
+    if slug in RESERVED_SLUGS:
+        raise DomainError(f"The slug {slug!r} is reserved; pick another.", field="slug")
     if Tenant.objects.filter(slug=slug).exists():
         raise DomainError(f"The slug {slug!r} is taken; pick another.", field="slug")
     tenant = Tenant(

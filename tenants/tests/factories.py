@@ -35,6 +35,13 @@ class UserFactory(factory.django.DjangoModelFactory):
             self.groups.add(Group.objects.get_or_create(name=name)[0])
         self.save()
 
+    @factory.post_generation
+    def persist_password(self, create, extracted, **kwargs):
+        # set_password runs after the insert; store it so logins and force_login's session
+        # hash match the database row
+        if create:
+            self.save(update_fields=["password"])
+
 
 def user_in(group: str, **kwargs) -> User:
     return UserFactory(groups=[group], **kwargs)

@@ -1,0 +1,313 @@
+"""Tenancy pages: tenant list and detail, onboarding, quota requests and the approvals queue.
+
+Full pages on first load; `_*.html` fragments when htmx asks (`request.htmx`).
+"""
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from portal import roles
+from portal.domain_errors import DomainError
+
+from . import selectors, services
+from .forms import MemberForm, OnboardingForm, QuotaRequestForm, ReasonForm
+from .models import Environment, GpuProfile, Tenant, TenantMembership
+
+
+def _require_platform_admin(user) -> None:
+    if not roles.is_platform_admin(user):
+        raise PermissionDenied
+
+
+def _apply_domain_error(form, exc: DomainError) -> None:
+    field = exc.field if exc.field in form.fields else None
+    form.add_error(field, str(exc))
+
+
+@login_required
+@require_GET
+def tenant_list(request):
+    status = request.GET.get("status", "")
+    if status not in Tenant.Status.values:
+        status = ""
+    tenants = selectors.tenant_list(request.user, status=status)
+    return render(
+        request,
+        "tenants/list.html",
+        {"tenants": tenants, "status": status, "statuses": Tenant.Status.choices},
+    )
+
+
+@login_required
+def onboard(request):
+    if request.method == "POST":
+        form = OnboardingForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                tenant = services.onboard_tenant(
+                    actor=request.user,
+                    name=data["name"],
+                    slug=data["slug"],
+                    team=data["team"],
+                    cost_center=data["cost_center"],
+                    contact_email=data["contact_email"],
+                    environments=data["environments"],
+                    tier=data["tier"],
+                    cluster=data["cluster"],
+                    description=data["description"],
+                    oncall_contact=data["oncall_contact"],
+                    initial_quota=form.initial_quota(),
+                )
+            except DomainError as exc:
+                _apply_domain_error(form, exc)
+            else:
+                messages.success(
+                    request, f"Tenant {tenant.slug} is waiting for a platform admin's approval."
+                )
+                return redirect("tenants:detail", slug=tenant.slug)
+    else:
+        form = OnboardingForm()
+    return render(request, "tenants/onboard.html", {"form": form})
+
+
+@login_required
+@require_POST
+def onboard_validate(request, field: str):
+    """Inline validation: the error list of one onboarding field (htmx swaps it in)."""
+    form = OnboardingForm(request.POST)
+    if field not in form.fields:
+        return HttpResponse(status=404)
+    form.is_valid()
+    return render(
+        request,
+        "tenants/_field_errors.html",
+        {"field_name": field, "errors": form.errors.get(field, [])},
+    )
+
+
+@login_required
+@require_GET
+def tenant_detail(request, slug: str):
+    tenant = selectors.get_tenant_for_user(request.user, slug)
+    context = {
+        "tenant": tenant,
+        **selectors.tenant_overview(tenant),
+        "history": selectors.tenant_history(tenant),
+        "can_write": selectors.can_write_tenant(request.user, tenant),
+        "can_manage_members": selectors.can_manage_members(request.user, tenant),
+        "reason_form": ReasonForm(),
+        "member_form": MemberForm(),
+    }
+    return render(request, "tenants/detail.html", context)
+
+
+@login_required
+def request_quota(request, slug: str):
+    tenant = selectors.get_tenant_for_user(request.user, slug)
+    if not selectors.can_write_tenant(request.user, tenant):
+        raise PermissionDenied
+    if request.method == "POST":
+        form = QuotaRequestForm(request.POST, tenant=tenant)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.request_quota(
+                    actor=request.user,
+                    tenant=tenant,
+                    environment=data["environment"],
+                    profile=data["profile"],
+                    guaranteed=data["guaranteed"],
+                    burst=data["burst"],
+                    justification=data["justification"],
+                )
+            except DomainError as exc:
+                _apply_domain_error(form, exc)
+            else:
+                messages.success(request, "Quota requested; a platform admin will decide.")
+                return redirect("tenants:detail", slug=tenant.slug)
+    else:
+        form = QuotaRequestForm(tenant=tenant)
+    capacity = _capacity_for(tenant, form["environment"].value(), form["profile"].value())
+    return render(
+        request,
+        "tenants/request_quota.html",
+        {"tenant": tenant, "form": form, "capacity": capacity},
+    )
+
+
+def _capacity_for(tenant: Tenant, environment_id, profile_id):
+    env = (
+        Environment.objects.select_related("cluster")
+        .filter(tenant=tenant, pk=environment_id)
+        .first()
+        if str(environment_id or "").isdigit()
+        else None
+    )
+    profile = (
+        GpuProfile.objects.filter(pk=profile_id, is_active=True).first()
+        if str(profile_id or "").isdigit()
+        else None
+    )
+    if profile is None:
+        return None
+    cluster = env.cluster if env else tenant.cluster
+    return selectors.free_capacity(cluster=cluster, profile=profile)
+
+
+@login_required
+@require_GET
+def quota_capacity(request, slug: str):
+    """The picked profile's free guaranteed capacity on the tenant's cluster (htmx fragment)."""
+    tenant = selectors.get_tenant_for_user(request.user, slug)
+    capacity = _capacity_for(tenant, request.GET.get("environment"), request.GET.get("profile"))
+    return render(request, "tenants/_capacity.html", {"capacity": capacity})
+
+
+@login_required
+@require_GET
+def approvals(request):
+    _require_platform_admin(request.user)
+    return render(
+        request,
+        "tenants/approvals.html",
+        {
+            "pending_tenants": selectors.pending_tenants(),
+            "pending_requests": selectors.pending_quota_requests(),
+            "capacity": selectors.capacity_overview(),
+            "reason_form": ReasonForm(),
+        },
+    )
+
+
+def _decision_response(request, *, template: str, context: dict, error: str = ""):
+    """htmx: swap the row in place; without JS: back to the queue with a message."""
+    if request.htmx:
+        return render(request, template, {**context, "error": error, "reason_form": ReasonForm()})
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, context.get("done", "Done."))
+    return redirect(request.POST.get("next") or "tenants:approvals")
+
+
+@login_required
+@require_POST
+def tenant_decide(request, slug: str, decision: str):
+    tenant = selectors.get_tenant_for_user(request.user, slug)
+    _require_platform_admin(request.user)
+    error = ""
+    try:
+        if decision == "approve":
+            tenant = services.approve_tenant(actor=request.user, tenant=tenant)
+            done = f"Tenant {tenant.slug} approved."
+        else:
+            form = ReasonForm(request.POST)
+            reason = form.cleaned_data["reason"] if form.is_valid() else ""
+            tenant = services.reject_tenant(actor=request.user, tenant=tenant, reason=reason)
+            done = f"Tenant {tenant.slug} rejected."
+    except DomainError as exc:
+        error, done = str(exc), ""
+        tenant.refresh_from_db()
+    return _decision_response(
+        request,
+        template="tenants/_tenant_row.html",
+        context={"t": tenant, "done": done},
+        error=error,
+    )
+
+
+@login_required
+@require_POST
+def quota_decide(request, pk: int, decision: str):
+    qr = selectors.get_quota_request_for_user(request.user, pk)
+    _require_platform_admin(request.user)
+    error = ""
+    try:
+        if decision == "approve":
+            services.approve_quota_request(actor=request.user, quota_request=qr)
+            done = f"Granted {qr.guaranteed}+{qr.burst} {qr.profile} to {qr.environment}."
+        else:
+            form = ReasonForm(request.POST)
+            reason = form.cleaned_data["reason"] if form.is_valid() else ""
+            services.reject_quota_request(actor=request.user, quota_request=qr, reason=reason)
+            done = f"Request of {qr.tenant.slug} rejected."
+    except DomainError as exc:
+        error, done = str(exc), ""
+    rows = selectors.pending_quota_requests(ids=[qr.pk])
+    qr = selectors.get_quota_request_for_user(request.user, pk)
+    return _decision_response(
+        request,
+        template="tenants/_request_row.html",
+        context={"row": rows[0] if rows else None, "qr": qr, "done": done},
+        error=error,
+    )
+
+
+@login_required
+@require_POST
+def archive(request, slug: str):
+    tenant = selectors.get_tenant_for_user(request.user, slug)
+    _require_platform_admin(request.user)
+    try:
+        services.archive_tenant(actor=request.user, tenant=tenant)
+        messages.success(request, f"Tenant {slug} archived; its grants are revoked.")
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    return redirect("tenants:detail", slug=slug)
+
+
+@login_required
+@require_POST
+def revoke_grant(request, slug: str, pk: int):
+    tenant = selectors.get_tenant_for_user(request.user, slug)
+    _require_platform_admin(request.user)
+    grant = get_object_or_404(tenant.quota_grants, pk=pk)
+    try:
+        services.revoke_quota_grant(actor=request.user, grant=grant)
+        messages.success(request, "Grant revoked.")
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    return redirect("tenants:detail", slug=slug)
+
+
+@login_required
+@require_POST
+def add_member(request, slug: str):
+    tenant = selectors.get_tenant_for_user(request.user, slug)
+    if not selectors.can_manage_members(request.user, tenant):
+        raise PermissionDenied
+    form = MemberForm(request.POST)
+    if form.is_valid():
+        user = get_user_model().objects.filter(username=form.cleaned_data["username"]).first()
+        if user is None:
+            messages.error(request, f"No user {form.cleaned_data['username']!r}.")
+        else:
+            try:
+                services.add_member(
+                    actor=request.user, tenant=tenant, user=user, role=form.cleaned_data["role"]
+                )
+                messages.success(request, f"{user.username} is now {form.cleaned_data['role']}.")
+            except DomainError as exc:
+                messages.error(request, str(exc))
+    else:
+        messages.error(request, "Give a username and a role.")
+    return redirect("tenants:detail", slug=slug)
+
+
+@login_required
+@require_POST
+def remove_member(request, slug: str, pk: int):
+    tenant = selectors.get_tenant_for_user(request.user, slug)
+    membership = get_object_or_404(TenantMembership, tenant=tenant, pk=pk)
+    try:
+        services.remove_member(actor=request.user, membership=membership)
+        messages.success(request, f"{membership.user.username} removed.")
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    return redirect("tenants:detail", slug=slug)
