@@ -444,11 +444,11 @@ def scale_projection(*, tenant: Tenant, end: date, factor: float = 10.0):
 # --- platform view ----------------------------------------------------------------------------
 
 _PLATFORM_SQL = """
-SELECT u.cluster_id, u.resource_name, (u.namespace = '') AS unallocated,
-       SUM(u.unit_hours), SUM(u.gpu_hours), SUM(u.used_gpu_hours)
-FROM costs_dailyusage u
+SELECT u.cluster_id, u.resource_name, p.gpu_product, (u.namespace = '') AS unallocated,
+       SUM(u.gpu_hours), SUM(u.used_gpu_hours)
+FROM costs_dailyusage u LEFT JOIN tenants_gpuprofile p ON p.id = u.profile_id
 WHERE u.day >= %(start)s AND u.day <= %(end)s
-GROUP BY 1, 2, 3
+GROUP BY 1, 2, 3, 4
 """
 
 
@@ -456,6 +456,8 @@ GROUP BY 1, 2, 3
 class ProfileUsage:
     cluster: str
     resource_name: str
+    gpu_product: str = ""
+    profiles: str = ""  # display names of the catalog entries with this product and resource
     capacity: int = 0
     allocated_gpu_hours: float = 0.0
     used_gpu_hours: float = 0.0
@@ -473,29 +475,40 @@ class ProfileUsage:
 
 
 def platform_usage(*, start: date, end: date) -> list[ProfileUsage]:
-    """Cluster utilization and idle capacity by GPU resource: three queries."""
+    """Cluster utilization and idle capacity by GPU product and resource: four queries."""
     from clusters.models import Cluster
 
     clusters = dict(Cluster.objects.values_list("id", "name"))
-    usage: dict[tuple[int, str], ProfileUsage] = {}
+    names: dict[tuple[str, str], list[str]] = {}
+    for product, resource, name in GpuProfile.objects.values_list(
+        "gpu_product", "resource_name", "display_name"
+    ):
+        names.setdefault((product, resource), []).append(name)
+    usage: dict[tuple[int, str, str], ProfileUsage] = {}
+
+    def item(cluster_id: int, product: str, resource: str) -> ProfileUsage:
+        key = (cluster_id, product, resource)
+        if key not in usage:
+            usage[key] = ProfileUsage(
+                clusters.get(cluster_id, "?"),
+                resource,
+                product,
+                ", ".join(names.get((product, resource), [])),
+            )
+        return usage[key]
+
     with connection.cursor() as cursor:
         cursor.execute(_PLATFORM_SQL, {"start": start, "end": end})
-        for cluster_id, resource, unallocated, _units, gpu_h, used in cursor.fetchall():
-            item = usage.setdefault(
-                (cluster_id, resource), ProfileUsage(clusters.get(cluster_id, "?"), resource)
-            )
+        for cluster_id, resource, product, unallocated, gpu_h, used in cursor.fetchall():
+            row = item(cluster_id, product or "", resource)
             if unallocated:
-                item.unallocated_gpu_hours += gpu_h
+                row.unallocated_gpu_hours += gpu_h
             else:
-                item.allocated_gpu_hours += gpu_h
-                item.used_gpu_hours += used
+                row.allocated_gpu_hours += gpu_h
+                row.used_gpu_hours += used
     for cap in ClusterCapacity.objects.all():
-        item = usage.setdefault(
-            (cap.cluster_id, cap.resource_name),
-            ProfileUsage(clusters.get(cap.cluster_id, "?"), cap.resource_name),
-        )
-        item.capacity += cap.capacity
-    return sorted(usage.values(), key=lambda u: (u.cluster, u.resource_name))
+        item(cap.cluster_id, cap.gpu_product, cap.resource_name).capacity += cap.capacity
+    return sorted(usage.values(), key=lambda u: (u.cluster, u.gpu_product, u.resource_name))
 
 
 def pull_status(cluster) -> ClusterPullStatus | None:

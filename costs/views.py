@@ -139,7 +139,7 @@ def platform(request):
     start, end = form.range()
     usage = selectors.platform_usage(start=start, end=end)
     chart = {
-        "labels": [f"{u.cluster} {u.resource_name}" for u in usage],
+        "labels": [f"{u.cluster} {u.profiles or u.resource_name}" for u in usage],
         "used": [round(u.used_gpu_hours, 2) for u in usage],
         "idle": [round(u.idle_gpu_hours, 2) for u in usage],
     }
