@@ -144,7 +144,7 @@ class PriceInput(serializers.Serializer):
     profile = serializers.SlugRelatedField(
         slug_field="name", queryset=GpuProfile.objects.all(), required=False, allow_null=True
     )
-    hourly_price = serializers.DecimalField(max_digits=12, decimal_places=4, min_value=0)
+    hourly_price = serializers.DecimalField(max_digits=12, decimal_places=4, min_value=Decimal(0))
     currency = serializers.RegexField(r"^[A-Za-z]{3}$", required=False, default="USD")
     effective_from = serializers.DateField(input_formats=["%Y-%m-%d"])
     note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")

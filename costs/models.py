@@ -66,6 +66,11 @@ class HourlyUsage(UsageFields):
         indexes = [
             models.Index(fields=["tenant", "hour"]),
             models.Index(fields=["cluster", "hour"]),
+            models.Index(
+                fields=["namespace"],
+                condition=models.Q(environment__isnull=True) & ~models.Q(namespace=""),
+                name="hourly_unattributed",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -89,6 +94,11 @@ class DailyUsage(UsageFields):
         indexes = [
             models.Index(fields=["day", "tenant"]),
             models.Index(fields=["tenant", "day"]),
+            models.Index(
+                fields=["namespace"],
+                condition=models.Q(environment__isnull=True) & ~models.Q(namespace=""),
+                name="daily_unattributed",
+            ),
         ]
 
     def __str__(self) -> str:

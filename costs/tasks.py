@@ -31,9 +31,13 @@ def pull_cluster_usage(self, cluster_id: int) -> None:
 
 @shared_task(acks_late=True)
 def pull_all_usage() -> None:
-    """Enqueue one pull per active cluster that has a Prometheus URL."""
+    """Attach rows of namespaces whose environment appeared since, then enqueue one pull per
+    active cluster that has a Prometheus URL."""
     from clusters.models import Cluster
 
+    from .services import reattribute_namespaces
+
+    reattribute_namespaces()
     for cluster_id in (
         Cluster.objects.filter(is_active=True)
         .exclude(prometheus_url="")

@@ -244,3 +244,29 @@ def test_platform_view_shows_idle_capacity_per_resource(profile, client):
     assert usage.capacity == 64
     assert usage.allocated_gpu_hours == pytest.approx(2 * 2 * 24)
     assert usage.idle_gpu_hours == pytest.approx(2 * 2 * 24 * 0.5)
+
+
+def test_overview_sort_over_htmx_swaps_only_the_table(profile, client):
+    _world(profile, tenants=2, days=1)
+    _login(client, finance())
+
+    response = client.get("/costs/", {**RANGE, "sort": "tenant"}, HTTP_HX_REQUEST="true")
+
+    body = response.content.decode()
+    assert "<h1>" not in body
+    assert "<table" in body and "t0" in body
+
+
+def test_rows_stored_before_their_environment_existed_are_attributed_later(profile):
+    from costs.models import DailyUsage, HourlyUsage
+    from costs.services import reattribute_namespaces
+
+    env = EnvironmentFactory(tenant=TenantFactory(slug="late"), name="dev")
+    seed_usage(env, profile, start=START, days=1)
+    HourlyUsage.objects.update(tenant=None, environment=None)
+    DailyUsage.objects.update(tenant=None, environment=None)
+
+    reattribute_namespaces()
+
+    assert set(HourlyUsage.objects.values_list("environment_id", flat=True)) == {env.pk}
+    assert set(DailyUsage.objects.values_list("tenant_id", flat=True)) == {env.tenant_id}
