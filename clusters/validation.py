@@ -74,9 +74,15 @@ def _builtin_validator(kind: str, api_version: str, k8s_version: str):
         )
     except FileNotFoundError:
         return None
-    defs = kv.schema_contents(f"kubernetes-json-schema/{schema_dir}/_definitions.json", k8s_version)
-    registry = Resource.from_contents(defs) @ (Resource.from_contents(schema) @ Registry())
+    registry = Resource.from_contents(schema) @ _definitions(schema_dir, k8s_version)
     return jsonschema.validators.Draft202012Validator(schema, registry=registry)
+
+
+@lru_cache(maxsize=8)
+def _definitions(schema_dir: str, k8s_version: str) -> Registry:
+    """The shared _definitions.json (several MB), loaded once per schema version."""
+    defs = kv.schema_contents(f"kubernetes-json-schema/{schema_dir}/_definitions.json", k8s_version)
+    return Resource.from_contents(defs) @ Registry()
 
 
 # --- custom resources: CRD openAPIV3Schema ---------------------------------------------------
