@@ -5,8 +5,11 @@ import pghistory
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view
+from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 
 from portal import roles
@@ -44,6 +47,24 @@ class SectionPatch(serializers.Serializer):
     section = serializers.ChoiceField(choices=list(selectors.SECTIONS))
 
 
+class DocumentOutput(serializers.Serializer):
+    workload = serializers.IntegerField()
+    version = serializers.IntegerField()
+    content = serializers.JSONField()
+    complete = serializers.BooleanField()
+    missing = serializers.ListField(child=serializers.CharField())
+    signed_off = serializers.BooleanField()
+    signed_off_version = serializers.IntegerField(allow_null=True)
+    signed_off_by = serializers.CharField(allow_null=True)
+    editable_sections = serializers.ListField(child=serializers.CharField())
+
+
+def _text(media_type: str, what: str) -> dict:
+    return {(200, media_type): OpenApiResponse(OpenApiTypes.STR, description=what)}
+
+
+@extend_schema(methods=["GET"], responses=DocumentOutput)
+@extend_schema(methods=["PATCH"], request=SectionPatch, responses=DocumentOutput)
 @api_view(["GET", "PATCH"])
 def interface_document(request, pk: int):
     """PATCH body: {"section": "slos", "p99_latency_ms": 200, ...} (alerts: {"section":
@@ -63,6 +84,7 @@ def interface_document(request, pk: int):
     return Response(document_output(request, workload))
 
 
+@extend_schema(request=None, responses=DocumentOutput)
 @api_view(["POST"])
 def interface_document_sign_off(request, pk: int):
     workload = workload_selectors.workload_for_user(request.user, pk=pk)
@@ -71,6 +93,7 @@ def interface_document_sign_off(request, pk: int):
     return Response(document_output(request, workload))
 
 
+@extend_schema(responses=_text("text/markdown", "The document as Markdown"))
 @api_view(["GET"])
 def interface_document_markdown(request, pk: int):
     workload = workload_selectors.workload_for_user(request.user, pk=pk)
@@ -102,10 +125,16 @@ class OnCallTeamUpdate(OnCallTeamSerializer):
         extra_kwargs = {"display_name": {"required": False}}
 
 
+@extend_schema(methods=["GET"], responses=OnCallTeamSerializer(many=True))
+@extend_schema(
+    methods=["POST"], request=OnCallTeamSerializer, responses={201: OnCallTeamSerializer}
+)
 @api_view(["GET", "POST"])
 def oncall_collection(request):
     if request.method == "GET":
-        return Response(OnCallTeamSerializer(OnCallTeam.objects.order_by("name"), many=True).data)
+        paginator = LimitOffsetPagination()
+        page = paginator.paginate_queryset(OnCallTeam.objects.order_by("name"), request)
+        return paginator.get_paginated_response(OnCallTeamSerializer(page, many=True).data)
     if not roles.is_sre(request.user):
         raise PermissionDenied
     data = OnCallTeamSerializer(data=request.data)
@@ -115,6 +144,9 @@ def oncall_collection(request):
     return Response(OnCallTeamSerializer(team).data, status=status.HTTP_201_CREATED)
 
 
+@extend_schema(methods=["GET"], responses=OnCallTeamSerializer)
+@extend_schema(methods=["PATCH"], request=OnCallTeamUpdate, responses=OnCallTeamSerializer)
+@extend_schema(methods=["DELETE"], responses={204: None})
 @api_view(["GET", "PATCH", "DELETE"])
 def oncall_item(request, pk: int):
     team = get_object_or_404(OnCallTeam, pk=pk)
@@ -132,6 +164,7 @@ def oncall_item(request, pk: int):
     return Response(OnCallTeamSerializer(team).data)
 
 
+@extend_schema(responses=_text("application/yaml", "alertmanager.yml"))
 @api_view(["GET"])
 def alertmanager_config(request):
     if not (roles.is_sre(request.user) or roles.is_platform_admin(request.user)):

@@ -3,8 +3,10 @@ separate input and output serializers; the rules are in services."""
 
 import pghistory
 from django.core.exceptions import PermissionDenied
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view
+from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 
 from tenants.models import ENVIRONMENT_ORDER, GpuProfile
@@ -44,6 +46,49 @@ class WorkloadInput(RevisionInput):
         fields = ["tenant", "name", "template", "description", *REVISION_SPEC_FIELDS]
 
 
+class WorkloadSummary(serializers.Serializer):
+    id = serializers.IntegerField(source="pk")
+    tenant = serializers.CharField(source="tenant.slug")
+    name = serializers.CharField()
+    template = serializers.CharField()
+
+
+class DeploymentOutput(serializers.Serializer):
+    revision = serializers.IntegerField()
+    previous_revision = serializers.IntegerField(allow_null=True)
+    canary_revision = serializers.IntegerField(allow_null=True)
+    canary_percent = serializers.IntegerField()
+
+
+class WorkloadOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    tenant = serializers.CharField()
+    name = serializers.CharField()
+    template = serializers.CharField()
+    description = serializers.CharField()
+    latest_revision = serializers.IntegerField(allow_null=True)
+    environments = serializers.DictField(child=DeploymentOutput())
+
+
+class GateOutput(serializers.Serializer):
+    name = serializers.CharField()
+    passed = serializers.BooleanField()
+    reason = serializers.CharField()
+
+
+class PromotionOutput(serializers.Serializer):
+    environment = serializers.CharField()
+    from_revision = serializers.IntegerField(allow_null=True)
+    to_revision = serializers.IntegerField()
+    gates = GateOutput(many=True)
+
+
+class RollbackOutput(serializers.Serializer):
+    environment = serializers.CharField()
+    from_revision = serializers.IntegerField()
+    to_revision = serializers.IntegerField()
+
+
 def workload_output(workload) -> dict:
     deployments = selectors.deployments_of(workload)
     latest = selectors.latest_revision(workload)
@@ -70,6 +115,8 @@ def _context(request):
     return pghistory.context(user=request.user.id, url=request.path)
 
 
+@extend_schema(methods=["GET"], responses=WorkloadSummary(many=True))
+@extend_schema(methods=["POST"], request=WorkloadInput, responses={201: WorkloadOutput})
 @api_view(["GET", "POST"])
 def workload_collection(request):
     if request.method == "GET":
@@ -77,11 +124,9 @@ def workload_collection(request):
         tenant = request.query_params.get("tenant")
         if tenant:
             workloads = workloads.filter(tenant__slug=tenant)
-        rows = [
-            {"id": w.pk, "tenant": w.tenant.slug, "name": w.name, "template": w.template}
-            for w in workloads[:500]
-        ]
-        return Response(rows)
+        paginator = LimitOffsetPagination()
+        page = paginator.paginate_queryset(workloads, request)
+        return paginator.get_paginated_response(WorkloadSummary(page, many=True).data)
     data = WorkloadInput(data=request.data)
     data.is_valid(raise_exception=True)
     values = dict(data.validated_data)
@@ -98,11 +143,14 @@ def workload_collection(request):
     return Response(workload_output(workload), status=status.HTTP_201_CREATED)
 
 
+@extend_schema(responses=WorkloadOutput)
 @api_view(["GET"])
 def workload_detail(request, pk: int):
     return Response(workload_output(selectors.workload_for_user(request.user, pk=pk)))
 
 
+@extend_schema(methods=["GET"], responses=RevisionOutput(many=True))
+@extend_schema(methods=["POST"], request=RevisionInput, responses={201: RevisionOutput})
 @api_view(["GET", "POST"])
 def workload_revisions(request, pk: int):
     workload = selectors.workload_for_user(request.user, pk=pk)
@@ -127,6 +175,7 @@ class RollbackInput(EnvironmentInput):
     reason = serializers.CharField(max_length=500, required=False, default="")
 
 
+@extend_schema(request=EnvironmentInput, responses=PromotionOutput)
 @api_view(["POST"])
 def workload_promote(request, pk: int):
     workload = selectors.workload_for_user(request.user, pk=pk)
@@ -148,6 +197,7 @@ def workload_promote(request, pk: int):
     )
 
 
+@extend_schema(request=RollbackInput, responses=RollbackOutput)
 @api_view(["POST"])
 def workload_rollback(request, pk: int):
     workload = selectors.workload_for_user(request.user, pk=pk)

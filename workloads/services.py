@@ -161,41 +161,61 @@ def create_revision(*, workload: Workload, actor, **changes) -> WorkloadRevision
 # ---- gates -------------------------------------------------------------------------------
 
 
+def _profile_quota(*, workload, environment, profile: GpuProfile, needed: int, why: str, lock):
+    """None when `needed` units of `profile` fit the environment's grant, else the reason."""
+    grant = selectors.live_grant(environment, profile.pk, lock=lock)
+    if grant is None:
+        return (
+            f"{environment.namespace} has no quota grant of {profile.name}: request "
+            f"{needed} {profile.resource_name} units there first."
+        ), None
+    used = selectors.units_used_by_others(environment, profile.pk, workload.pk)
+    free = grant.limit - sum(used.values())
+    if needed > free:
+        by = ", ".join(f"{n} {u}" for n, u in sorted(used.items())) or "nothing else"
+        return (
+            f"needs {needed} {profile.resource_name} units ({why}) but only {max(free, 0)} of "
+            f"the {grant.limit} granted (guaranteed {grant.guaranteed} + burst {grant.burst}) "
+            f"in {environment.namespace} are free (used: {by}); request more quota or scale "
+            "down."
+        ), free
+    return None, free
+
+
 def quota_gate(
     *, workload, revision, environment, keep_canary: WorkloadEnvironment | None = None, lock=False
 ) -> GateResult:
-    profile: GpuProfile = revision.profile
-    needed = revision.gpu_units
-    if keep_canary is not None:
-        needed += keep_canary.canary_units(profile.pk)
-    if needed == 0:
+    """The revision's replicas x GPUs (plus a kept canary's) fit each profile's live grant in
+    the environment, after what the environment's other workloads hold."""
+    needs: dict[int, list] = {}
+    if revision.gpu_units:
+        why = f"{revision.replicas} replicas x {revision.gpus_per_replica}"
+        needs[revision.profile_id] = [revision.profile, revision.gpu_units, why]
+    if keep_canary is not None and keep_canary.canary_revision_id:
+        canary = keep_canary.canary_revision
+        units = keep_canary.canary_units()
+        if units:
+            entry = needs.setdefault(canary.profile_id, [canary.profile, 0, ""])
+            entry[1] += units
+            entry[2] = (entry[2] + " + " if entry[2] else "") + (
+                f"canary {keep_canary.canary_replicas} x {canary.gpus_per_replica}"
+            )
+    if not needs:
         return GateResult(GATE_QUOTA, True, "Scaled to zero: needs no GPUs.")
-    grant = selectors.live_grant(environment, profile.pk, lock=lock)
-    if grant is None:
-        return GateResult(
-            GATE_QUOTA,
-            False,
-            f"{environment.namespace} has no quota grant of {profile.name}: request "
-            f"{needed} {profile.resource_name} units there first.",
+    passed = []
+    for profile, needed, why in needs.values():
+        problem, free = _profile_quota(
+            workload=workload,
+            environment=environment,
+            profile=profile,
+            needed=needed,
+            why=why,
+            lock=lock,
         )
-    used = selectors.units_used_by_others(environment, profile.pk, workload.pk)
-    used_total = sum(used.values())
-    free = grant.limit - used_total
-    if needed > free:
-        by = ", ".join(f"{n} {u}" for n, u in sorted(used.items())) or "nothing else"
-        return GateResult(
-            GATE_QUOTA,
-            False,
-            f"needs {needed} {profile.resource_name} units ({revision.replicas} replicas x "
-            f"{revision.gpus_per_replica}) but only {max(free, 0)} of the {grant.limit} granted "
-            f"(guaranteed {grant.guaranteed} + burst {grant.burst}) in {environment.namespace} "
-            f"are free (used: {by}); request more quota or scale down.",
-        )
-    return GateResult(
-        GATE_QUOTA,
-        True,
-        f"{needed} of {free} free {profile.name} units in {environment.namespace}.",
-    )
+        if problem:
+            return GateResult(GATE_QUOTA, False, problem)
+        passed.append(f"{needed} of {free} free {profile.name} units")
+    return GateResult(GATE_QUOTA, True, f"{', '.join(passed)} in {environment.namespace}.")
 
 
 def pinned_gate(revision) -> GateResult:

@@ -89,7 +89,7 @@ def test_oncall_directory_api_is_written_by_sres_read_by_all(db, member):
     assert api(member).post("/api/v1/oncall/", body, format="json").status_code == 403
     created = api(sre(username="sam")).post("/api/v1/oncall/", body, format="json")
     assert created.status_code == 201
-    assert [t["name"] for t in api(member).get("/api/v1/oncall/").json()] == ["sre-core"]
+    assert [t["name"] for t in api(member).get("/api/v1/oncall/").json()["results"]] == ["sre-core"]
     patch = api(sre(username="sam")).patch(
         f"/api/v1/oncall/{created.json()['id']}/", {"rotation": "weekly"}, format="json"
     )

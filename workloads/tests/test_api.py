@@ -64,7 +64,7 @@ def test_someone_elses_workload_is_404(workload):
         f"/api/v1/workloads/{workload.pk}/promote/", {"environment": "dev"}, format="json"
     )
     assert response.status_code == 404
-    assert client_for(outsider).get("/api/v1/workloads/").json() == []
+    assert client_for(outsider).get("/api/v1/workloads/").json()["results"] == []
 
 
 def test_a_failing_gate_is_a_400_naming_the_gate(workload, member):

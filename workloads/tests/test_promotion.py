@@ -221,3 +221,26 @@ def test_revisions_are_append_only_in_the_database(workload):
     revision.replicas = 9
     with pytest.raises(DatabaseError, match="Cannot update"):
         revision.save()
+
+
+def test_a_canary_on_another_profile_needs_a_grant_of_that_profile(
+    workload, quota, member, profiles
+):
+    services.promote(workload=workload, environment_name="dev", actor=member)
+    services.create_revision(
+        workload=workload, actor=member, profile=profiles["mig"], gpus_per_replica=1
+    )
+    with pytest.raises(DomainError, match="no quota grant of h100-80gb-mig-1g-10gb"):
+        services.set_canary(
+            workload=workload, environment_name="dev", revision_number=2, percent=50, actor=member
+        )
+
+
+def test_a_canary_within_quota_is_set(workload, envs, member, profiles):
+    QuotaGrantFactory(environment=envs["dev"], profile=profiles["dedicated"], guaranteed=6, burst=0)
+    services.promote(workload=workload, environment_name="dev", actor=member)
+    services.create_revision(workload=workload, actor=member, image="registry.example.com/r:2")
+    dep = services.set_canary(
+        workload=workload, environment_name="dev", revision_number=2, percent=50, actor=member
+    )
+    assert (dep.canary_revision.number, dep.canary_replicas, dep.canary_percent) == (2, 1, 50)
