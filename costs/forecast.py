@@ -20,6 +20,14 @@ def trailing_window(end: date, days: int = 7) -> tuple[date, date]:
     return end - timedelta(days=days - 1), end
 
 
+def days_observed(first_day: date | None, window_start: date, end: date) -> int:
+    """Days of the trailing window the average is taken over: from the window start, or from
+    the first day with usage when the tenant started inside the window."""
+    if first_day is None:
+        return 0
+    return (end - max(first_day, window_start)).days + 1
+
+
 def month_end_forecast(
     *, month_to_date: Decimal, trailing_cost: Decimal, trailing_days: int, as_of: date
 ) -> Decimal:

@@ -84,6 +84,7 @@ class CostLine:
     cost: Decimal = Decimal(0)
     cost_used: Decimal = Decimal(0)
     unpriced_gpu_hours: float = 0.0
+    first_day: date | None = None  # first day with usage in the group
 
     def add(
         self,

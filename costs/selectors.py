@@ -35,7 +35,7 @@ ep AS (
 )
 SELECT {keys}, u.profile_id, ep.start,
        SUM(u.unit_hours), SUM(u.gpu_hours), SUM(u.used_unit_hours), SUM(u.used_gpu_hours),
-       SUM(u.requests), SUM(u.runs), BOOL_OR(u.source = 'demo')
+       SUM(u.requests), SUM(u.runs), BOOL_OR(u.source = 'demo'), MIN(u.day)
 FROM costs_dailyusage u
 JOIN ep ON u.day >= ep.start AND (ep.stop IS NULL OR u.day < ep.stop)
 WHERE u.day >= %(start)s AND u.day <= %(end)s {where}
@@ -117,9 +117,8 @@ def cost_table(
         cursor.execute(sql, params)
         for row in cursor.fetchall():
             key = row[0] if width == 1 else tuple(row[:width])
-            profile_id, epoch, unit_h, gpu_h, used_unit_h, used_gpu_h, requests, runs, demo = row[
-                width:
-            ]
+            (profile_id, epoch, unit_h, gpu_h, used_unit_h, used_gpu_h, requests, runs, demo,
+             first_day) = row[width:]  # fmt: skip
             profile = prices.profiles.get(profile_id)
             price = prices.book.unit_price(profile, max(epoch, start)) if profile else None
             line = table.lines.get(key)
@@ -135,6 +134,8 @@ def cost_table(
                 unit_price=price,
             )
             table.demo = table.demo or demo
+            if line.first_day is None or first_day < line.first_day:
+                line.first_day = first_day
     return table
 
 
@@ -201,7 +202,9 @@ def tenants_overview(*, start: date, end: date, tenants) -> Overview:
                 forecast=forecast.month_end_forecast(
                     month_to_date=month_cost,
                     trailing_cost=trailing.get(tenant.pk).cost,
-                    trailing_days=7,
+                    trailing_days=forecast.days_observed(
+                        trailing.get(tenant.pk).first_day, trail_start, end
+                    ),
                     as_of=end,
                 ),
             )
@@ -290,6 +293,7 @@ def tenant_costs(*, tenant: Tenant, start: date, end: date) -> TenantCosts:
     )
     mtd = sum((line.cost for d, line in window.lines.items() if d >= month_start), Decimal(0))
     trailing = sum((line.cost for d, line in window.lines.items() if d >= trail_start), Decimal(0))
+    observed = [d for d in window.lines if d >= trail_start]
     by_day = [days.get(d) or CostLine(key=d) for d in _days(start, end)]
     total = CostTable(lines=days).total()
     flags = forecast.flag_under_utilized(
@@ -307,7 +311,10 @@ def tenant_costs(*, tenant: Tenant, start: date, end: date) -> TenantCosts:
         by_workload=sorted(by_wl.items(), key=lambda kv: -kv[1].cost),
         month_to_date=mtd,
         forecast=forecast.month_end_forecast(
-            month_to_date=mtd, trailing_cost=trailing, trailing_days=7, as_of=end
+            month_to_date=mtd,
+            trailing_cost=trailing,
+            trailing_days=forecast.days_observed(min(observed, default=None), trail_start, end),
+            as_of=end,
         ),
         projections=scale_projection(tenant=tenant, end=end),
         flags=flags,

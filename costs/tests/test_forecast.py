@@ -95,3 +95,9 @@ def test_right_sizing_when_peak_memory_and_utilization_stay_far_below_the_reques
     assert "smaller profile" in flag.message
     assert forecast.flag_right_sizing([{**group, "peak_utilization": 0.7}]) == []
     assert forecast.flag_right_sizing([{**group, "fb_peak_mib": 60 * 1024}]) == []
+
+
+def test_forecast_averages_over_the_days_a_new_tenant_has_existed():
+    assert forecast.days_observed(date(2026, 3, 1), date(2026, 2, 25), date(2026, 3, 3)) == 3
+    assert forecast.days_observed(date(2026, 1, 1), date(2026, 2, 25), date(2026, 3, 3)) == 7
+    assert forecast.days_observed(None, date(2026, 2, 25), date(2026, 3, 3)) == 0

@@ -3,6 +3,7 @@
 (function () {
   "use strict";
   if (typeof Chart === "undefined") return;
+  Chart.defaults.animation = false; // numbers, not motion: the chart is drawn once, final
 
   function data(id) {
     var el = document.getElementById(id);
