@@ -1,12 +1,13 @@
-"""End to end: approval -> transactional outbox -> real Celery worker on real Redis -> objects in
-the Kubernetes API emulator. The worker is a subprocess reading the test database."""
+"""End to end: approval in the web UI (test client POSTs to the approval endpoints) ->
+transactional outbox -> real Celery worker on real Redis -> objects in the Kubernetes API
+emulator. The worker is a subprocess reading the test database."""
 
 import time
 
 import pytest
+from django.urls import reverse
 
 from clusters.models import ClusterCapacity, SyncRun
-from tenants import services
 from tenants.models import Tenant
 from tenants.tests.factories import (
     EnvironmentFactory,
@@ -35,23 +36,29 @@ def pending_tenant(cluster):
     return tenant
 
 
-def test_approval_reaches_the_cluster_through_a_real_worker(
-    kube_cluster, kube_emulator, real_celery_worker_factory
+def admin_client(client):
+    client.force_login(platform_admin())
+    return client
+
+
+def test_web_approval_reaches_the_cluster_through_a_real_worker(
+    client, kube_cluster, kube_emulator, real_celery_worker_factory
 ):
     worker = real_celery_worker_factory(env=WORKER_ENV).start()
-    admin = platform_admin()
+    web = admin_client(client)
     tenant = pending_tenant(kube_cluster)
     ClusterCapacity.objects.create(
         cluster=kube_cluster, gpu_product="NVIDIA-H100-80GB-HBM3",
         resource_name="nvidia.com/gpu", allocatable=16,
     )  # fmt: skip
 
-    services.approve_tenant(actor=admin, tenant=tenant)
+    assert web.post(reverse("tenants:approve", args=[tenant.slug])).status_code < 400
+    assert Tenant.objects.get(pk=tenant.pk).status == Tenant.Status.ACTIVE
     wait_for(lambda: kube_emulator.get("v1", "Namespace", "team-e2e-dev"), what="namespace")
     request = QuotaRequestFactory(
         environment=tenant.environments.get(), profile=GpuProfileFactory(), guaranteed=4, burst=2
     )
-    services.approve_quota_request(actor=admin, quota_request=request)
+    assert web.post(reverse("tenants:quota_approve", args=[request.pk])).status_code < 400
 
     def quota_applied():
         quota = kube_emulator.get("v1", "ResourceQuota", "gpu-portal-quota", "team-e2e-dev")
@@ -62,13 +69,13 @@ def test_approval_reaches_the_cluster_through_a_real_worker(
 
 
 def test_approval_while_the_worker_is_down_is_completed_by_the_reconcile_beat(
-    kube_cluster, kube_emulator, real_celery_worker_factory
+    client, kube_cluster, kube_emulator, real_celery_worker_factory
 ):
     worker = real_celery_worker_factory(beat=True, env=WORKER_ENV).start()
     tenant = pending_tenant(kube_cluster)
     worker.stop()
 
-    services.approve_tenant(actor=platform_admin(), tenant=tenant)
+    admin_client(client).post(reverse("tenants:approve", args=[tenant.slug]))
     assert worker.purge() == 1  # the enqueued sync is lost with the broker's copy of it
     assert Tenant.objects.get(pk=tenant.pk).sync_pending
 
