@@ -128,3 +128,23 @@ def test_refuses_to_create_demo_passwords_in_production(settings):
     with pytest.raises(CommandError, match="DEBUG=0"):
         seed()
     assert not get_user_model().objects.exists()
+
+
+def test_demo_tenants_sync_into_the_local_gitops_repository(tmp_path):
+    import subprocess
+
+    from clusters.sync import run_tenant_sync
+
+    seed()
+    for tenant in Tenant.objects.filter(status=Tenant.Status.ACTIVE):
+        assert run_tenant_sync(tenant.pk).applied, tenant.slug
+        tenant.refresh_from_db()
+        assert tenant.applied_generation == tenant.desired_generation
+    repo = tmp_path / "gitops" / "gpu-eu-1"
+    log = subprocess.run(
+        ["git", "-C", str(repo), "log", "--oneline"], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert len(log) == 2  # one commit per tenant
+    files = {p.relative_to(repo).as_posix() for p in repo.rglob("*.yaml")}
+    assert any("tenants/vision/vision-prod/" in f for f in files), sorted(files)
+    assert not any("/speech/" in f for f in files)  # pending tenants stay off the cluster
