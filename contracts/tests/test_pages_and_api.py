@@ -168,3 +168,25 @@ def test_oncall_page_lets_sres_add_a_team(client, db):
     )
     assert response.status_code == 302
     assert OnCallTeam.objects.get().email == "ml@example.com"
+
+
+def test_document_page_queries_do_not_grow_with_versions(client, workload, teams):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    oncall = sre(username="sam")
+    client.force_login(oncall)
+    url = reverse("contracts:document", kwargs={"slug": "search", "name": "ranker"})
+    counts = []
+    for latency in (100, 200):
+        for step in range(1 + (latency // 100 - 1) * 5):
+            services.update_section(
+                workload=workload,
+                section="slos",
+                values={"p99_latency_ms": latency + step},
+                actor=oncall,
+            )
+        with CaptureQueriesContext(connection) as queries:
+            client.get(url)
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts

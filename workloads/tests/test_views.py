@@ -137,3 +137,41 @@ def test_a_failed_promotion_shows_why(client, tenant, member, envs, profiles):
         follow=True,
     )
     assert "gate quota failed: search-dev has no quota grant" in response.content.decode()
+
+
+def test_list_query_count_does_not_grow_with_the_number_of_workloads(client, tenant, member, envs):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(member)
+    url = reverse("workloads:list", kwargs={"slug": "search"})
+    counts = []
+    for batch in range(2):
+        for i in range(1 + batch * 5):
+            revision = RevisionFactory(
+                workload=WorkloadFactory(tenant=tenant, name=f"b{batch}-{i}"), number=1
+            )
+            DeploymentFactory(current_revision=revision, environment=envs["prod"])
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts
+
+
+def test_detail_query_count_does_not_grow_with_revisions(client, tenant, member, envs):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    workload = WorkloadFactory(tenant=tenant, name="ranker")
+    first = RevisionFactory(workload=workload, number=1)
+    DeploymentFactory(current_revision=first, environment=envs["dev"])
+    client.force_login(member)
+    url = reverse("workloads:detail", kwargs={"slug": "search", "name": "ranker"})
+    counts = []
+    for numbers in (range(2, 3), range(3, 9)):
+        for number in numbers:
+            RevisionFactory(workload=workload, number=number)
+        with CaptureQueriesContext(connection) as queries:
+            client.get(url)
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts
