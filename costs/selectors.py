@@ -27,20 +27,20 @@ GROUPS = {
     "namespace": "u.namespace",
 }
 
-_COST_SQL = """
-WITH bp AS (SELECT DISTINCT effective_from AS d FROM costs_pricebookentry),
-ep AS (
-    SELECT d AS start, LEAD(d) OVER (ORDER BY d) AS stop FROM bp
-    UNION ALL SELECT DATE '0001-01-01', (SELECT MIN(d) FROM bp)
-)
-SELECT {keys}, u.profile_id, ep.start,
-       SUM(u.unit_hours), SUM(u.gpu_hours), SUM(u.used_unit_hours), SUM(u.used_gpu_hours),
-       SUM(u.requests), SUM(u.runs), BOOL_OR(u.source = 'demo'), MIN(u.day)
-FROM costs_dailyusage u
-JOIN ep ON u.day >= ep.start AND (ep.stop IS NULL OR u.day < ep.stop)
-WHERE u.day >= %(start)s AND u.day <= %(end)s {where}
-GROUP BY {keys}, u.profile_id, ep.start
-"""
+_SUMS = ("unit_hours", "gpu_hours", "used_unit_hours", "used_gpu_hours", "requests", "runs")
+_NO_PRICE = date(1, 1, 1)
+
+
+def _epoch_sql(breakpoints: list[date], params: dict) -> str:
+    """A CASE naming the price period each day falls in (the latest price change on or before
+    it): prices are constant inside a period, so grouping by it prices every group exactly."""
+    if not breakpoints:
+        return "DATE '0001-01-01'"
+    branches = []
+    for i, day in enumerate(reversed(breakpoints)):
+        params[f"bp{i}"] = day
+        branches.append(f"WHEN u.day >= %(bp{i})s THEN %(bp{i})s::date")
+    return f"CASE {' '.join(branches)} ELSE DATE '0001-01-01' END"
 
 
 @dataclass
@@ -99,9 +99,34 @@ def cost_table(
     prices: Pricing,
 ) -> CostTable:
     """Cost lines for days [start, end] grouped by `group_by` (names of GROUPS): one query."""
+    return cost_tables(
+        windows={"range": (start, end)},
+        group_by=group_by,
+        tenant_id=tenant_id,
+        cluster_id=cluster_id,
+        attributed_only=attributed_only,
+        prices=prices,
+    )["range"]
+
+
+def cost_tables(
+    *,
+    windows: dict[str, tuple[date, date]],
+    group_by: tuple[str, ...] = ("tenant",),
+    tenant_id: int | None = None,
+    cluster_id: int | None = None,
+    attributed_only: bool = True,
+    prices: Pricing,
+) -> dict[str, CostTable]:
+    """Cost lines for several date windows at once (e.g. the range, month to date and the
+    trailing week) in ONE scan of the daily rollups: SUM(...) FILTER per window, grouped by
+    `group_by`, GPU profile and price period; each group is then priced in Python."""
     keys = ", ".join(GROUPS[g] for g in group_by)
+    params: dict = {
+        "lo": min(s for s, _ in windows.values()),
+        "hi": max(e for _, e in windows.values()),
+    }
     where = []
-    params: dict = {"start": start, "end": end}
     if tenant_id is not None:
         where.append("AND u.tenant_id = %(tenant)s")
         params["tenant"] = tenant_id
@@ -110,33 +135,60 @@ def cost_table(
     if cluster_id is not None:
         where.append("AND u.cluster_id = %(cluster)s")
         params["cluster"] = cluster_id
-    sql = _COST_SQL.format(keys=keys, where=" ".join(where))
-    table = CostTable()
+    columns = []
+    for n, (start, end) in enumerate(windows.values()):
+        params[f"s{n}"], params[f"e{n}"] = start, end
+        inside = f"FILTER (WHERE u.day BETWEEN %(s{n})s AND %(e{n})s)"
+        columns += [f"SUM(u.{col}) {inside}" for col in _SUMS] + [f"MIN(u.day) {inside}"]
+    epoch = _epoch_sql(prices.book.breakpoints(), params)
+    # keys come from GROUPS and every value is a parameter
+    sql = " ".join(
+        [
+            f"SELECT {keys}, u.profile_id, {epoch} AS epoch, BOOL_OR(u.source = 'demo'),",
+            ", ".join(columns),
+            "FROM costs_dailyusage u WHERE u.day >= %(lo)s AND u.day <= %(hi)s",
+            *where,
+            f"GROUP BY {keys}, u.profile_id, epoch",
+        ]
+    )
+    tables = {name: CostTable() for name in windows}
     width = len(group_by)
+    per_window = len(_SUMS) + 1
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         for row in cursor.fetchall():
             key = row[0] if width == 1 else tuple(row[:width])
-            (profile_id, epoch, unit_h, gpu_h, used_unit_h, used_gpu_h, requests, runs, demo,
-             first_day) = row[width:]  # fmt: skip
+            profile_id, epoch_day, demo = row[width : width + 3]
             profile = prices.profiles.get(profile_id)
-            price = prices.book.unit_price(profile, max(epoch, start)) if profile else None
-            line = table.lines.get(key)
-            if line is None:
-                line = table.lines[key] = CostLine(key=key)
-            line.add(
-                unit_hours=unit_h,
-                gpu_hours=gpu_h,
-                used_unit_hours=used_unit_h,
-                used_gpu_hours=used_gpu_h,
-                requests=requests,
-                runs=runs,
-                unit_price=price,
+            price = (
+                prices.book.unit_price(profile, epoch_day)
+                if profile and epoch_day != _NO_PRICE
+                else None
             )
-            table.demo = table.demo or demo
-            if line.first_day is None or first_day < line.first_day:
-                line.first_day = first_day
-    return table
+            for n, name in enumerate(windows):
+                offset = width + 3 + n * per_window
+                unit_h, gpu_h, used_unit_h, used_gpu_h, requests, runs, first_day = row[
+                    offset : offset + per_window
+                ]
+                if first_day is None:
+                    continue  # no rows of this group inside this window
+                table = tables[name]
+                line = table.lines.get(key)
+                if line is None:
+                    line = table.lines[key] = CostLine(key=key)
+                line.add(
+                    unit_hours=unit_h,
+                    gpu_hours=gpu_h,
+                    used_unit_hours=used_unit_h,
+                    used_gpu_hours=used_gpu_h,
+                    requests=requests,
+                    runs=runs,
+                    unit_price=price,
+                )
+                table.demo = table.demo or demo
+                if line.first_day is None or first_day < line.first_day:
+                    line.first_day = first_day
+    return tables
 
 
 # --- visibility -----------------------------------------------------------------------------
@@ -183,14 +235,16 @@ class Overview:
 
 
 def tenants_overview(*, start: date, end: date, tenants) -> Overview:
-    """Every given tenant's cost for [start, end] plus its month-end forecast: 6 queries."""
+    """Every given tenant's cost for [start, end] plus its month-end forecast: 4 queries."""
     prices = pricing()
     tenant_list = list(tenants.order_by("slug"))
-    ranged = cost_table(start=start, end=end, prices=prices)
     month_start, _ = forecast.month_bounds(end)
-    mtd = cost_table(start=month_start, end=end, prices=prices)
     trail_start, _ = forecast.trailing_window(end)
-    trailing = cost_table(start=trail_start, end=end, prices=prices)
+    tables = cost_tables(
+        windows={"range": (start, end), "mtd": (month_start, end), "trail": (trail_start, end)},
+        prices=prices,
+    )
+    ranged, mtd, trailing = tables["range"], tables["mtd"], tables["trail"]
     rows = []
     for tenant in tenant_list:
         month_cost = mtd.get(tenant.pk).cost
@@ -264,13 +318,15 @@ class TenantCosts:
 def tenant_costs(*, tenant: Tenant, start: date, end: date) -> TenantCosts:
     """Everything the tenant cost page shows: a fixed number of queries."""
     prices = pricing()
-    by_key = cost_table(
-        start=start,
-        end=end,
+    month_start, _ = forecast.month_bounds(end)
+    trail_start, _ = forecast.trailing_window(end)
+    tables = cost_tables(
+        windows={"range": (start, end), "recent": (min(month_start, trail_start), end)},
         group_by=("environment", "workload", "day"),
         tenant_id=tenant.pk,
         prices=prices,
     )
+    by_key = tables["range"]
     environments = dict(Environment.objects.filter(tenant=tenant).values_list("id", "name"))
     by_env: dict[str, CostLine] = {}
     by_wl: dict[str, CostLine] = {}
@@ -282,15 +338,9 @@ def tenant_costs(*, tenant: Tenant, start: date, end: date) -> TenantCosts:
             (days, day),
         ):
             _merge(bucket.setdefault(key, CostLine(key=key)), line)
-    month_start, _ = forecast.month_bounds(end)
-    trail_start, _ = forecast.trailing_window(end)
-    window = cost_table(
-        start=min(month_start, trail_start),
-        end=end,
-        group_by=("day",),
-        tenant_id=tenant.pk,
-        prices=prices,
-    )
+    window = CostTable()
+    for (_env, _wl, day), line in tables["recent"].lines.items():
+        _merge(window.lines.setdefault(day, CostLine(key=day)), line)
     mtd = sum((line.cost for d, line in window.lines.items() if d >= month_start), Decimal(0))
     trailing = sum((line.cost for d, line in window.lines.items() if d >= trail_start), Decimal(0))
     observed = [d for d in window.lines if d >= trail_start]
