@@ -11,16 +11,31 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import yaml
 from django.conf import settings
+from django.db import connection
 
 from .backends import ObjectOutcome, PermanentError, TransientError, is_subset, object_key
 from .registry import LABEL_PREFIX
 
 AUTHOR = ("gpu-portal", "gpu-portal@localhost")
+REPO_LOCK_CLASS = 7302  # pg advisory lock (class, cluster id): one writer per repository
+
+
+@contextmanager
+def repository_lock(cluster_id: int):
+    """Serialize writers of one cluster's repository across workers and hosts."""
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_advisory_lock(%s, %s)", [REPO_LOCK_CLASS, cluster_id])
+    try:
+        yield
+    finally:
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_advisory_unlock(%s, %s)", [REPO_LOCK_CLASS, cluster_id])
 
 
 def _git(repo: Path, *args: str, check: bool = True) -> str:
@@ -37,7 +52,8 @@ def _git(repo: Path, *args: str, check: bool = True) -> str:
     )
     if check and proc.returncode != 0:
         message = (proc.stderr or proc.stdout).strip()
-        if any(s in message for s in ("Could not resolve", "timed out", "Connection", "early EOF")):
+        transient = ("Could not resolve", "timed out", "Connection", "early EOF", "index.lock")
+        if any(s in message for s in transient):
             raise TransientError(f"git {args[0]}: {message}")
         raise PermanentError(f"git {args[0]}: {message}")
     return proc.stdout
@@ -143,6 +159,24 @@ class GitOpsBackend:
         actor: str = "",
         generation: int = 0,
     ) -> list[ObjectOutcome]:
+        with repository_lock(self.cluster.pk):
+            return self._apply(
+                tenant_slug=tenant_slug,
+                manifests=manifests,
+                allow_namespace_deletion=allow_namespace_deletion,
+                actor=actor,
+                generation=generation,
+            )
+
+    def _apply(
+        self,
+        *,
+        tenant_slug: str,
+        manifests: list[dict],
+        allow_namespace_deletion: bool,
+        actor: str,
+        generation: int,
+    ) -> list[ObjectOutcome]:
         repo = self.ensure_repo()
         tenant_dir = repo / "clusters" / self.cluster.name / "tenants" / tenant_slug
         existing = (
@@ -197,16 +231,19 @@ class GitOpsBackend:
 
     def drifted(self, *, tenant_slug: str, manifests: list[dict]) -> list[ObjectOutcome]:
         """Files edited or removed in the repository behind the portal's back."""
-        repo = self.ensure_repo()
-        drift = []
-        for manifest in manifests:
-            path = repo / file_path(self.cluster.name, tenant_slug, manifest)
-            if not path.exists():
-                drift.append(
-                    ObjectOutcome(*object_key(manifest), action="drifted", message="missing")
-                )
-            elif not is_subset(manifest, yaml.safe_load(path.read_text()) or {}):
-                drift.append(
-                    ObjectOutcome(*object_key(manifest), action="drifted", message="file changed")
-                )
-        return drift
+        with repository_lock(self.cluster.pk):
+            repo = self.ensure_repo()
+            drift = []
+            for manifest in manifests:
+                path = repo / file_path(self.cluster.name, tenant_slug, manifest)
+                if not path.exists():
+                    drift.append(
+                        ObjectOutcome(*object_key(manifest), action="drifted", message="missing")
+                    )
+                elif not is_subset(manifest, yaml.safe_load(path.read_text()) or {}):
+                    drift.append(
+                        ObjectOutcome(
+                            *object_key(manifest), action="drifted", message="file changed"
+                        )
+                    )
+            return drift

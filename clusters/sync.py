@@ -118,6 +118,37 @@ def sync_cluster(
         )
     run = SyncRun.objects.create(**common)
     try:
+        return _apply_run(
+            run,
+            state,
+            target=target,
+            cluster=cluster,
+            manifests=manifests,
+            digest=digest,
+            trigger=trigger,
+            actor=actor,
+            allow_namespace_deletion=allow_namespace_deletion,
+        )
+    except TransientError:
+        raise
+    except Exception as exc:  # a bug must not leave the run "running" (the panel polls it)
+        _finish(run, SyncRun.Status.FAILED, f"internal error: {exc.__class__.__name__}: {exc}")
+        raise
+
+
+def _apply_run(
+    run: SyncRun,
+    state: SyncState,
+    *,
+    target: registry.SyncTarget,
+    cluster: Cluster,
+    manifests: list[dict],
+    digest: str,
+    trigger: str,
+    actor: str,
+    allow_namespace_deletion: bool,
+) -> SyncRun:
+    try:
         validate_manifests(manifests, cluster.kubernetes_version)
     except ManifestInvalid as exc:
         outcomes = [

@@ -2,11 +2,14 @@
 the admin actions force sync and confirm namespace deletion of an archived tenant, and the same
 through GET|POST /api/v1/tenants/{slug}/sync/ (POST: platform admins force a sync)."""
 
+from datetime import timedelta
+
 import pghistory
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view
@@ -21,10 +24,14 @@ from portal.domain_errors import DomainError
 from .models import Tenant
 from .selectors import get_tenant_for_user
 
+STALE_RUN = timedelta(minutes=10)
+
 
 def sync_context(tenant: Tenant, user) -> dict:
     runs = cluster_selectors.tenant_sync_runs(tenant.pk)
-    busy = tenant.sync_pending or any(not run.is_done for run in runs)
+    # a run a killed worker left "running" stops the polling after STALE_RUN
+    recent = timezone.now() - STALE_RUN
+    busy = tenant.sync_pending or any(not r.is_done and r.started_at > recent for r in runs)
     return {
         "tenant": tenant,
         "runs": runs,

@@ -248,3 +248,32 @@ def test_reconcile_picks_lagging_tenants_but_not_unconfirmed_archived_ones(kube_
     NamespaceDeletion.objects.create(tenant_id=confirmed.pk, tenant_slug="confirmed")
 
     assert reconcile_tenant_ids() == [lagging.pk, confirmed.pk]
+
+
+def test_wrong_token_fails_the_run_with_the_api_message(kube_cluster, kube_emulator):
+    kube_emulator.token = "the-right-token"
+    tenant = approved_tenant(kube_cluster)
+
+    run = run_tenant_sync(tenant.pk).runs[0]
+
+    assert run.status == SyncRun.Status.FAILED
+    assert "401" in run.message and "Unauthorized" in run.message
+
+
+def test_kubeconfig_credentials_reach_the_api_server(kube_cluster, kube_emulator):
+    import yaml
+
+    kube_emulator.token = "from-kubeconfig"
+    kube_cluster.api_server_url = ""
+    kube_cluster.api_token = ""
+    kube_cluster.kubeconfig = yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "c",
+        "clusters": [{"name": "k", "cluster": {"server": kube_emulator.url}}],
+        "users": [{"name": "u", "user": {"token": "from-kubeconfig"}}],
+        "contexts": [{"name": "c", "context": {"cluster": "k", "user": "u"}}],
+    })  # fmt: skip
+    kube_cluster.save()
+    tenant = approved_tenant(kube_cluster)
+
+    assert run_tenant_sync(tenant.pk).applied
+    assert kube_emulator.get("v1", "Namespace", "team-a-dev") is not None
