@@ -3,6 +3,7 @@ capacity per GPU product/resource with the guaranteed and burst units granted on
 
 import pghistory
 from django.core.exceptions import PermissionDenied
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
@@ -51,7 +52,7 @@ class ClusterInput(serializers.Serializer):
     prometheus_token = serializers.CharField(required=False, allow_blank=True, write_only=True)
 
 
-class CapacityOutput(serializers.Serializer):
+class ClusterCapacityLineOutput(serializers.Serializer):
     gpu_product = serializers.CharField()
     resource_name = serializers.CharField()
     allocatable = serializers.IntegerField()
@@ -68,6 +69,13 @@ def _admin(request) -> None:
         raise PermissionDenied
 
 
+class ClusterCapacityOutput(serializers.Serializer):
+    cluster = serializers.CharField()
+    capacity = ClusterCapacityLineOutput(many=True)
+
+
+@extend_schema(methods=["GET"], responses=ClusterOutput(many=True))
+@extend_schema(methods=["POST"], request=ClusterInput, responses={201: ClusterOutput})
 @api_view(["GET", "POST"])
 def cluster_collection(request):
     _admin(request)
@@ -80,6 +88,9 @@ def cluster_collection(request):
     return Response(ClusterOutput(cluster).data, status=status.HTTP_201_CREATED)
 
 
+@extend_schema(methods=["GET"], responses=ClusterOutput)
+@extend_schema(methods=["PUT", "PATCH"], request=ClusterInput, responses=ClusterOutput)
+@extend_schema(methods=["DELETE"], responses={204: None})
 @api_view(["GET", "PUT", "PATCH", "DELETE"])
 def cluster_item(request, name):
     _admin(request)
@@ -100,6 +111,7 @@ def cluster_item(request, name):
     return Response(ClusterOutput(cluster).data)
 
 
+@extend_schema(responses=ClusterCapacityOutput)
 @api_view(["GET"])
 def cluster_capacity(request, name):
     _admin(request)
@@ -107,6 +119,8 @@ def cluster_capacity(request, name):
     return Response(
         {
             "cluster": cluster.name,
-            "capacity": CapacityOutput(selectors.capacity_lines(cluster), many=True).data,
+            "capacity": ClusterCapacityLineOutput(
+                selectors.capacity_lines(cluster), many=True
+            ).data,
         }
     )

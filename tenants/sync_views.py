@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
@@ -90,15 +91,15 @@ def confirm_namespace_deletion(request, slug):
 # --- API ----------------------------------------------------------------------------------
 
 
-class ObjectResultOutput(serializers.ModelSerializer):
+class SyncObjectResultOutput(serializers.ModelSerializer):
     class Meta:
         model = SyncObjectResult
         fields = ["api_version", "kind", "namespace", "name", "action", "message"]
 
 
-class RunOutput(serializers.ModelSerializer):
+class SyncRunOutput(serializers.ModelSerializer):
     cluster = serializers.CharField(source="cluster.name")
-    results = ObjectResultOutput(many=True)
+    results = SyncObjectResultOutput(many=True)
 
     class Meta:
         model = SyncRun
@@ -108,7 +109,7 @@ class RunOutput(serializers.ModelSerializer):
         ]  # fmt: skip
 
 
-class StateOutput(serializers.ModelSerializer):
+class SyncStateOutput(serializers.ModelSerializer):
     cluster = serializers.CharField(source="cluster.name")
 
     class Meta:
@@ -119,6 +120,28 @@ class StateOutput(serializers.ModelSerializer):
         ]  # fmt: skip
 
 
+class TenantSyncOutput(serializers.Serializer):
+    tenant = serializers.CharField()
+    desired_generation = serializers.IntegerField()
+    applied_generation = serializers.IntegerField()
+    pending = serializers.BooleanField()
+    clusters = SyncStateOutput(many=True)
+    runs = SyncRunOutput(many=True)
+
+
+class SyncEnqueuedOutput(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+@extend_schema(
+    methods=["GET"], responses=TenantSyncOutput, summary="Generations and last sync runs"
+)
+@extend_schema(
+    methods=["POST"],
+    request=None,
+    responses={202: SyncEnqueuedOutput},
+    summary="Force a sync (platform admins)",
+)
 @api_view(["GET", "POST"])
 def tenant_sync_api(request, slug):
     tenant = get_tenant_for_user(request.user, slug)
@@ -134,9 +157,9 @@ def tenant_sync_api(request, slug):
             "desired_generation": tenant.desired_generation,
             "applied_generation": tenant.applied_generation,
             "pending": tenant.sync_pending,
-            "clusters": StateOutput(
+            "clusters": SyncStateOutput(
                 cluster_selectors.tenant_sync_states(tenant.pk), many=True
             ).data,
-            "runs": RunOutput(cluster_selectors.tenant_sync_runs(tenant.pk), many=True).data,
+            "runs": SyncRunOutput(cluster_selectors.tenant_sync_runs(tenant.pk), many=True).data,
         }
     )

@@ -90,3 +90,13 @@ def test_capacity_endpoint_reports_capacity_and_allocations(api):
 
 def test_unknown_cluster_is_404(api):
     assert api.get("/api/v1/clusters/nope/capacity/").status_code == 404
+
+
+def test_openapi_describes_cluster_and_sync_endpoints(client):
+    import yaml
+
+    paths = yaml.safe_load(client.get("/api/schema/").content)["paths"]
+
+    assert {"get", "post"} <= set(paths["/api/v1/clusters/"])
+    assert "get" in paths["/api/v1/clusters/{name}/capacity/"]
+    assert {"get", "post"} <= set(paths["/api/v1/tenants/{slug}/sync/"])
