@@ -1,5 +1,9 @@
-"""Browser journey fixtures: one real Chromium per test session (Playwright's sync API, never
+"""Browser journey fixtures: one real Chromium per test module (Playwright's sync API, never
 `playwright install`), a fresh browser context per test, and sign-in through the login form.
+
+Module scope, not session: while a sync Playwright is open its event loop counts as running in
+the test thread, so a second `sync_playwright()` (another app's browser test on the same xdist
+worker) or an asyncio test would fail. Module fixtures end before the next module starts.
 
 Tests run against Django's `live_server` and need `transactional_db` (the server thread reads
 what the test wrote). DJANGO_ALLOW_ASYNC_UNSAFE is set in the root conftest because Playwright's
@@ -31,7 +35,7 @@ SCREENSHOTS = Path(
 )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium not found at {CHROMIUM}: apt-get install chromium (see .ci/run)")
