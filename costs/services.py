@@ -161,54 +161,50 @@ def _catalog(cluster: Cluster) -> _Catalog:
     )
 
 
-UPDATE_FIELDS = [
-    "tenant",
-    "environment",
-    "profile",
-    "unit_hours",
-    "gpu_hours",
-    "used_unit_hours",
-    "used_gpu_hours",
-    "fb_peak_mib",
-    "requests",
-    "runs",
-    "source",
-]
+_COLUMNS = [
+    "cluster_id", "namespace", "workload", "resource_name", "hour", "tenant_id",
+    "environment_id", "profile_id", "unit_hours", "gpu_hours", "used_unit_hours",
+    "used_gpu_hours", "fb_peak_mib", "requests", "runs", "source",
+]  # fmt: skip
+_KEY = ["cluster_id", "namespace", "workload", "resource_name", "hour"]
+_STAGE_SQL = """
+CREATE TEMP TABLE costs_pull_stage (
+    cluster_id bigint, namespace text, workload text, resource_name text, hour timestamptz,
+    tenant_id bigint, environment_id bigint, profile_id bigint, unit_hours float8,
+    gpu_hours float8, used_unit_hours float8, used_gpu_hours float8, fb_peak_mib float8,
+    requests float8, runs float8, source text
+) ON COMMIT DROP
+"""
+_UPSERT_SQL = (
+    f"INSERT INTO costs_hourlyusage ({', '.join(_COLUMNS)}) "  # noqa: S608 - constant names
+    f"SELECT {', '.join(_COLUMNS)} FROM costs_pull_stage "
+    f"ON CONFLICT ({', '.join(_KEY)}) DO UPDATE SET "
+    + ", ".join(f"{c} = EXCLUDED.{c}" for c in _COLUMNS if c not in _KEY)
+)
 
 
 def _store_window(cluster, rows, catalog, w_start, w_end, *, resuming: bool, queries: int) -> int:
-    objects = []
-    for r in rows:
-        tenant_id, env_id = catalog.environments.get(r.namespace, (None, None))
-        objects.append(
-            HourlyUsage(
-                cluster=cluster,
-                namespace=r.namespace,
-                workload=r.workload,
-                resource_name=r.resource_name,
-                hour=r.hour,
-                tenant_id=tenant_id,
-                environment_id=env_id,
-                profile_id=catalog.profile_ids.get(r.resource_name),
-                unit_hours=r.units,
-                gpu_hours=r.gpu_hours,
-                used_unit_hours=r.used_units,
-                used_gpu_hours=r.used_gpu_hours,
-                fb_peak_mib=r.fb_peak_mib,
-                requests=r.requests,
-                runs=r.runs,
-                source=Source.PROMETHEUS,
-            )
-        )
+    """Upsert the window's rows (COPY into a temporary table, then one INSERT ... ON CONFLICT
+    DO UPDATE), rebuild its days, advance the pull status: one transaction."""
     with transaction.atomic(), pghistory.context(task="costs.pull_usage", cluster=cluster.name):
         status = ClusterPullStatus.objects.select_for_update().get(cluster=cluster)
-        HourlyUsage.objects.bulk_create(
-            objects,
-            batch_size=2000,
-            update_conflicts=True,
-            unique_fields=["cluster", "namespace", "workload", "resource_name", "hour"],
-            update_fields=UPDATE_FIELDS,
-        )
+        with connection.cursor() as cursor:
+            # dropped on commit; dropped here too when the caller's transaction is still open
+            cursor.execute("DROP TABLE IF EXISTS pg_temp.costs_pull_stage")
+            cursor.execute(_STAGE_SQL)
+            copy_sql = f"COPY costs_pull_stage ({', '.join(_COLUMNS)}) FROM STDIN"
+            with cursor.cursor.copy(copy_sql) as copy:
+                for r in rows:
+                    tenant_id, env_id = catalog.environments.get(r.namespace, (None, None))
+                    copy.write_row(
+                        (
+                            cluster.pk, r.namespace, r.workload, r.resource_name, r.hour,
+                            tenant_id, env_id, catalog.profile_ids.get(r.resource_name),
+                            r.units, r.gpu_hours, r.used_units, r.used_gpu_hours,
+                            r.fb_peak_mib, r.requests, r.runs, Source.PROMETHEUS.value,
+                        )
+                    )  # fmt: skip
+            cursor.execute(_UPSERT_SQL)
         rebuild_daily(cluster_id=cluster.pk, start=w_start, end=w_end)
         now = timezone.now()
         if status.pulled_until is None and resuming:
@@ -221,9 +217,9 @@ def _store_window(cluster, rows, catalog, w_start, w_end, *, resuming: bool, que
         status.last_error = ""
         status.consecutive_failures = 0
         status.queries_last_pull = queries
-        status.rows_last_pull = len(objects)
+        status.rows_last_pull = len(rows)
         status.save()
-    return len(objects)
+    return len(rows)
 
 
 def _record_failure(cluster_id: int, exc: Exception) -> None:
