@@ -1,6 +1,6 @@
 """Reads of workloads, with tenant isolation: someone else's tenant is a 404, never a 403."""
 
-from django.db.models import Count, Prefetch
+from django.db.models import Count, F, Prefetch, Sum
 from django.http import Http404
 
 from portal import roles
@@ -115,18 +115,20 @@ def live_grant(environment: Environment, profile_id: int, *, lock: bool = False)
 
 
 def units_used_by_others(environment: Environment, profile_id: int, workload_id: int) -> dict:
-    """GPU units of one profile held in an environment by every other workload, by name."""
-    used: dict[str, int] = {}
-    others = (
-        WorkloadEnvironment.objects.filter(environment=environment)
-        .exclude(workload_id=workload_id)
-        .select_related("workload", "current_revision", "canary_revision")
+    """GPU units of one profile held in an environment by every other workload, by name.
+    One aggregate for the stable revisions; canaries (rare) are added row by row."""
+    others = WorkloadEnvironment.objects.filter(environment=environment).exclude(
+        workload_id=workload_id
     )
-    for dep in others:
-        units = 0
-        if dep.current_revision.profile_id == profile_id:
-            units += dep.current_revision.gpu_units
-        units += dep.canary_units(profile_id)
-        if units:
-            used[dep.workload.name] = units
-    return used
+    used: dict[str, int] = dict(
+        others.filter(current_revision__profile_id=profile_id)
+        .values("workload__name")
+        .annotate(
+            units=Sum(F("current_revision__replicas") * F("current_revision__gpus_per_replica"))
+        )
+        .values_list("workload__name", "units")
+    )
+    canaries = others.filter(canary_percent__gt=0, canary_revision__profile_id=profile_id)
+    for dep in canaries.select_related("workload", "current_revision", "canary_revision"):
+        used[dep.workload.name] = used.get(dep.workload.name, 0) + dep.canary_units(profile_id)
+    return {name: units for name, units in used.items() if units}

@@ -229,10 +229,11 @@ def pinned_gate(revision) -> GateResult:
     )
 
 
-def document_gates(workload, environment) -> list[GateResult]:
-    from contracts.selectors import document_readiness  # contracts builds on workloads
+def document_gates(workload, environment, readiness=None) -> list[GateResult]:
+    if readiness is None:
+        from contracts.selectors import document_readiness  # contracts builds on workloads
 
-    readiness = document_readiness(workload)
+        readiness = document_readiness(workload)
     results = []
     if readiness.missing:
         results.append(
@@ -289,11 +290,13 @@ def source_revision(workload, environment_name: str) -> WorkloadRevision | None:
     return dep.current_revision if dep else None
 
 
-def evaluate_gates(*, workload, environment, revision, lock=False) -> list[GateResult]:
+def evaluate_gates(
+    *, workload, environment, revision, lock=False, readiness=None
+) -> list[GateResult]:
     results = [quota_gate(workload=workload, revision=revision, environment=environment, lock=lock)]
     if environment.name != EnvironmentName.DEV:
         results.append(pinned_gate(revision))
-        results.extend(document_gates(workload, environment))
+        results.extend(document_gates(workload, environment, readiness))
     return results
 
 
@@ -311,13 +314,48 @@ def _target_environment(workload, environment_name: str) -> Environment:
     return env
 
 
-def preview_promotion(*, workload, environment_name: str):
-    """(revision, gate results) a promotion would have now; for pages and dry runs."""
-    env = _target_environment(workload, environment_name)
-    revision = source_revision(workload, environment_name)
-    if revision is None:
-        return None, []
-    return revision, evaluate_gates(workload=workload, environment=env, revision=revision)
+@dataclass
+class PromotionPreview:
+    environment: Environment
+    deployment: WorkloadEnvironment | None
+    candidate: WorkloadRevision | None
+    gates: list
+
+    @property
+    def up_to_date(self) -> bool:
+        return (
+            self.deployment is not None
+            and self.candidate is not None
+            and self.deployment.current_revision_id == self.candidate.pk
+        )
+
+
+def preview_promotions(workload) -> list[PromotionPreview]:
+    """For each environment of the tenant, in order: what runs there, what a promotion would
+    deploy and the gate results it would have now (for pages and dry runs)."""
+    from contracts.selectors import document_readiness  # contracts builds on workloads
+
+    environments = selectors.environments_by_name(workload.tenant)
+    deployments = {d.environment.name: d for d in selectors.deployments_of(workload)}
+    readiness = document_readiness(workload)
+    previews = []
+    for index, env_name in enumerate(ENVIRONMENT_ORDER):
+        env = environments.get(env_name)
+        if env is None:
+            continue
+        if index == 0:
+            candidate = selectors.latest_revision(workload)
+        else:
+            before = deployments.get(ENVIRONMENT_ORDER[index - 1])
+            candidate = before.current_revision if before else None
+        dep = deployments.get(env_name)
+        gates = []
+        if candidate is not None and not (dep and dep.current_revision_id == candidate.pk):
+            gates = evaluate_gates(
+                workload=workload, environment=env, revision=candidate, readiness=readiness
+            )
+        previews.append(PromotionPreview(env, dep, candidate, gates))
+    return previews
 
 
 def promote(*, workload: Workload, environment_name: str, actor) -> PromotionRecord:

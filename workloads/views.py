@@ -8,7 +8,6 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from portal.domain_errors import DomainError
-from tenants.models import ENVIRONMENT_ORDER
 
 from . import selectors, services
 from .forms import CanaryForm, PromoteForm, RevisionSpecForm, RollbackForm, WorkloadCreateForm
@@ -66,26 +65,17 @@ def workload_create(request, slug):
 
 
 def _detail_context(request, workload) -> dict:
-    deployments = {d.environment.name: d for d in selectors.deployments_of(workload)}
-    environments = selectors.environments_by_name(workload.tenant)
-    rows = []
-    for env_name in ENVIRONMENT_ORDER:
-        if env_name not in environments:
-            continue
-        revision, gates = services.preview_promotion(workload=workload, environment_name=env_name)
-        dep = deployments.get(env_name)
-        rows.append(
-            {
-                "name": env_name,
-                "environment": environments[env_name],
-                "deployment": dep,
-                "candidate": revision,
-                "gates": gates,
-                "up_to_date": dep is not None
-                and revision is not None
-                and dep.current_revision_id == revision.pk,
-            }
-        )
+    rows = [
+        {
+            "name": preview.environment.name,
+            "environment": preview.environment,
+            "deployment": preview.deployment,
+            "candidate": preview.candidate,
+            "gates": preview.gates,
+            "up_to_date": preview.up_to_date,
+        }
+        for preview in services.preview_promotions(workload)
+    ]
     latest = selectors.latest_revision(workload)
     return {
         "tenant": workload.tenant,
