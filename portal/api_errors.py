@@ -6,11 +6,18 @@ Every error body has `type`, `title`, `status` and `detail`; validation errors a
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler
 
 from .domain_errors import ConflictError, DomainError
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "Conflict"
+    default_code = "conflict"
 
 
 def _problem(status_code: int, title: str, detail, errors=None) -> dict:
@@ -27,8 +34,7 @@ def _problem(status_code: int, title: str, detail, errors=None) -> dict:
 
 def problem_exception_handler(exc, context):
     if isinstance(exc, ConflictError):
-        exc = exceptions.APIException(detail=str(exc))
-        exc.status_code = status.HTTP_409_CONFLICT
+        exc = Conflict(detail=str(exc))
     elif isinstance(exc, DomainError):
         exc = exceptions.ValidationError({exc.field or "non_field_errors": [str(exc)]})
     elif isinstance(exc, DjangoValidationError):
@@ -36,10 +42,13 @@ def problem_exception_handler(exc, context):
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         )
         exc = exceptions.ValidationError(errors)
+    elif isinstance(exc, IntegrityError):
+        # a concurrent write won a uniqueness race the service had checked: retryable, not a 500
+        exc = Conflict(detail="The change conflicts with a concurrent one; reload and try again.")
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
-        exc = exceptions.PermissionDenied()
+        exc = exceptions.PermissionDenied(str(exc) or None)
 
     response = exception_handler(exc, context)
     if response is None:

@@ -242,6 +242,9 @@ def _audit(request):
 def tenant_collection(request):
     if request.method == "GET":
         qs = selectors.visible_tenants(request.user).select_related("decided_by")
+        wanted = request.query_params.get("status")
+        if wanted in Tenant.Status.values:
+            qs = qs.filter(status=wanted)
         return _paginated(request, qs.order_by("slug"), TenantOutput)
     data = TenantInput(data=request.data)
     data.is_valid(raise_exception=True)

@@ -280,11 +280,10 @@ def approve_quota_request(*, actor, quota_request: QuotaRequest) -> QuotaGrant:
     if qr.status != QuotaRequest.Status.PENDING:
         raise _decided_conflict(qr, "quota request")
     tenant = qr.tenant
+    if tenant.status == Tenant.Status.PENDING:
+        raise DomainError(f"Tenant {tenant.slug} is pending approval: approve the tenant first.")
     if tenant.status != Tenant.Status.ACTIVE:
-        raise DomainError(
-            f"Tenant {tenant.slug} is {tenant.get_status_display().lower()}: "
-            "approve the tenant first."
-        )
+        raise DomainError(f"Tenant {tenant.slug} is {tenant.status}: reject this request instead.")
     cluster = qr.environment.cluster
     profile = qr.profile
     capacity_row = (
