@@ -8,8 +8,10 @@ import logging
 from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import pghistory
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -116,6 +118,20 @@ def sync_cluster(
         return SyncRun.objects.create(
             **common, status=SyncRun.Status.NOOP, finished_at=timezone.now()
         )
+    if trigger == SyncRun.Trigger.RECONCILE:
+        # The same desired state was refused moments ago (403, 422, invalid): hammering the API
+        # server every minute will not help. Retried after a quiet period, or forced by an admin.
+        quiet = timezone.now() - timedelta(
+            seconds=float(getattr(settings, "PORTAL_FAILED_RETRY_SECONDS", 900))
+        )
+        last = SyncRun.objects.filter(tenant_id=target.tenant_id, cluster=cluster).first()
+        if (
+            last is not None
+            and last.status == SyncRun.Status.FAILED
+            and last.desired_hash == digest
+            and last.started_at > quiet
+        ):
+            return last
     run = SyncRun.objects.create(**common)
     try:
         return _apply_run(

@@ -277,3 +277,28 @@ def test_kubeconfig_credentials_reach_the_api_server(kube_cluster, kube_emulator
 
     assert run_tenant_sync(tenant.pk).applied
     assert kube_emulator.get("v1", "Namespace", "team-a-dev") is not None
+
+
+def test_request_timeout_is_retried_to_success(kube_cluster, kube_emulator, settings):
+    settings.PORTAL_KUBE_TIMEOUT_SECONDS = 0.3
+    tenant = approved_tenant(kube_cluster)
+    kube_emulator.stall_next(1, 1.0, path_contains="/limitranges/", method="PATCH")
+
+    result = run_tenant_sync(tenant.pk)
+
+    assert result.applied
+    patches = [p for m, p in kube_emulator.request_log if m == "PATCH" and "/limitranges/" in p]
+    assert len(patches) == 2  # the timed-out attempt and its retry
+
+
+def test_reconcile_does_not_hammer_a_refused_state_but_force_retries(kube_cluster, kube_emulator):
+    tenant = approved_tenant(kube_cluster)
+    kube_emulator.fail_next(1, 403, path_contains="/limitranges/", method="PATCH")
+    failed = run_tenant_sync(tenant.pk).runs[0]
+    requests = kube_emulator.requests
+
+    again = run_tenant_sync(tenant.pk, trigger=SyncRun.Trigger.RECONCILE)
+
+    assert again.runs == [failed] and not again.applied
+    assert kube_emulator.requests == requests
+    assert run_tenant_sync(tenant.pk, trigger=SyncRun.Trigger.FORCE).applied

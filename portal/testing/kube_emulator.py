@@ -17,8 +17,9 @@ Behaviour that is the EMULATOR's, not a real API server's (keep in mind when rea
 - no watch, no field selectors, no pagination (`limit`/`continue` ignored).
 
 Test helpers: `fail_next(n, status, path_contains=..., method=...)` makes the next n matching
-requests answer `status` with a Kubernetes `Status` body; `writes` counts mutating requests
-(POST/PUT/PATCH/DELETE) received; `put()` / `get()` / `objects()` seed and inspect state.
+requests answer `status` with a Kubernetes `Status` body; `stall_next(n, seconds, ...)` delays
+them (client timeouts); `writes` counts mutating requests (POST/PUT/PATCH/DELETE) received;
+`request_log` keeps (method, path); `put()` / `get()` / `objects()` seed and inspect state.
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ import copy
 import itertools
 import json
 import threading
+import time
 import uuid
+from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -137,6 +140,7 @@ class _Fault:
     message: str
     path_contains: str | None
     method: str | None
+    delay: float = 0.0
 
 
 class KubeEmulator:
@@ -152,6 +156,7 @@ class KubeEmulator:
         self._faults: list[_Fault] = []
         self.writes = 0
         self.requests = 0
+        self.request_log: deque[tuple[str, str]] = deque(maxlen=10_000)  # (method, path)
         self.server: ThreadingHTTPServer | None = None
         self.thread: threading.Thread | None = None
 
@@ -200,6 +205,17 @@ class KubeEmulator:
                     path_contains,
                     method.upper() if method else None,
                 )
+            )
+
+    def stall_next(
+        self, n: int, seconds: float, *, path_contains: str | None = None, method: str | None = None
+    ) -> None:
+        """The next `n` matching requests are answered normally, but only after `seconds`
+        (a client with a shorter timeout sees a timeout; the write still happens, as on a real
+        server that was merely slow)."""
+        with self._lock:
+            self._faults.append(
+                _Fault(n, 0, "", path_contains, method.upper() if method else None, seconds)
             )
 
     def put(self, obj: dict) -> dict:
@@ -458,10 +474,13 @@ class _Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         path, query = parts.path, parse_qs(parts.query)
         em.requests += 1
+        em.request_log.append((self.command, path))
         if em.token and self.headers.get("Authorization") != f"Bearer {em.token}":
             return self._send(401, status_body(401, "Unauthorized", "Unauthorized"))
         fault = em._take_fault(self.command, path)
-        if fault:
+        if fault and fault.delay:
+            time.sleep(fault.delay)
+        if fault and fault.status:
             if self.command != "GET":
                 em.writes += 1
             reason = REASONS.get(fault.status, "InternalError")
