@@ -193,7 +193,7 @@ def _decision_response(request, *, template: str, context: dict, error: str = ""
         messages.error(request, error)
     else:
         messages.success(request, context.get("done", "Done."))
-    return redirect(request.POST.get("next") or "tenants:approvals")
+    return redirect("tenants:approvals")
 
 
 @login_required
