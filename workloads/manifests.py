@@ -21,6 +21,7 @@ from .models import Template, WorkloadEnvironment, WorkloadRevision
 TRACK_LABEL = LABEL_PREFIX + "track"
 REVISION_LABEL = LABEL_PREFIX + "revision"
 TEMPLATE_LABEL = LABEL_PREFIX + "template"
+RECREATE_ANNOTATION = LABEL_PREFIX + "recreate-when-missing"
 KUEUE_QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
 GPU_PRODUCT_LABEL = "nvidia.com/gpu.product"
 GPU_TAINT_KEY = "nvidia.com/gpu"
@@ -269,13 +270,17 @@ def render_training_job(workload, revision: WorkloadRevision, environment) -> di
         KUEUE_QUEUE_LABEL: local_queue_name(environment.namespace),
     }
     replicas = max(1, revision.replicas)
+    metadata = _metadata(f"{workload.name}-r{revision.number}", environment.namespace, labels)
+    # ttlSecondsAfterFinished deletes the finished Job; a sync or drift repair must not create
+    # it again (that would rerun the training).
+    metadata["annotations"] = {RECREATE_ANNOTATION: "false"}
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
-        "metadata": _metadata(f"{workload.name}-r{revision.number}", environment.namespace, labels),
+        "metadata": metadata,
         "spec": {
-            # Kueue admits the job by unsuspending it once the queue has quota.
-            "suspend": True,
+            # no `suspend`: Kueue's webhook suspends a queue-labelled Job on creation and
+            # unsuspends it on admission; owning the field would fight Kueue on every sync.
             "parallelism": replicas,
             "completions": replicas,
             "backoffLimit": revision.backoff_limit,

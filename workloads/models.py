@@ -165,9 +165,17 @@ class WorkloadRevision(models.Model):
         )
 
     @property
+    def peak_replicas(self) -> int:
+        """Replicas it may run: an autoscaled inference deployment may grow to max replicas,
+        so quota must cover that (or the extra pods would only sit pending)."""
+        if self.autoscaled:
+            return max(self.replicas, self.max_replicas)
+        return self.replicas
+
+    @property
     def gpu_units(self) -> int:
-        """Units of the profile's resource this revision holds when running its replicas."""
-        return self.replicas * self.gpus_per_replica
+        """Units of the profile's resource this revision may hold at its peak."""
+        return self.peak_replicas * self.gpus_per_replica
 
     def spec_fields(self) -> dict:
         return {f: getattr(self, f) for f in REVISION_SPEC_FIELDS}

@@ -1,12 +1,13 @@
 """Reads of workloads, with tenant isolation: someone else's tenant is a 404, never a 403."""
 
-from django.db.models import Count, F, Prefetch, Sum
+from django.db.models import Case, Count, F, Prefetch, Q, Sum, When
+from django.db.models.functions import Greatest
 from django.http import Http404
 
 from portal import roles
 from tenants.models import Environment, QuotaGrant, Tenant, TenantMembership
 
-from .models import Workload, WorkloadEnvironment, WorkloadRevision
+from .models import Template, Workload, WorkloadEnvironment, WorkloadRevision
 
 
 def membership_role(user, tenant: Tenant) -> str | None:
@@ -114,6 +115,18 @@ def live_grant(environment: Environment, profile_id: int, *, lock: bool = False)
     return qs.first()
 
 
+def peak_units(prefix: str):
+    """SQL for WorkloadRevision.gpu_units (autoscaled inference counts its max replicas)."""
+    autoscaled = Q(workload__template=Template.INFERENCE) & ~Q(
+        **{f"{prefix}scaling_metric": WorkloadRevision.ScalingMetric.NONE}
+    )
+    replicas = Case(
+        When(autoscaled, then=Greatest(F(f"{prefix}replicas"), F(f"{prefix}max_replicas"))),
+        default=F(f"{prefix}replicas"),
+    )
+    return replicas * F(f"{prefix}gpus_per_replica")
+
+
 def units_used_by_others(environment: Environment, profile_id: int, workload_id: int) -> dict:
     """GPU units of one profile held in an environment by every other workload, by name.
     One aggregate for the stable revisions; canaries (rare) are added row by row."""
@@ -123,9 +136,7 @@ def units_used_by_others(environment: Environment, profile_id: int, workload_id:
     used: dict[str, int] = dict(
         others.filter(current_revision__profile_id=profile_id)
         .values("workload__name")
-        .annotate(
-            units=Sum(F("current_revision__replicas") * F("current_revision__gpus_per_replica"))
-        )
+        .annotate(units=Sum(peak_units("current_revision__")))
         .values_list("workload__name", "units")
     )
     canaries = others.filter(canary_percent__gt=0, canary_revision__profile_id=profile_id)

@@ -188,8 +188,14 @@ def quota_gate(
     """The revision's replicas x GPUs (plus a kept canary's) fit each profile's live grant in
     the environment, after what the environment's other workloads hold."""
     needs: dict[int, list] = {}
+    if revision.workload_id == workload.pk:
+        revision.workload = workload  # saves a query per gate
     if revision.gpu_units:
-        why = f"{revision.replicas} replicas x {revision.gpus_per_replica}"
+        if revision.autoscaled:
+            why = f"up to {revision.peak_replicas} replicas (autoscaling max)"
+        else:
+            why = f"{revision.replicas} replicas"
+        why += f" x {revision.gpus_per_replica}"
         needs[revision.profile_id] = [revision.profile, revision.gpu_units, why]
     if keep_canary is not None and keep_canary.canary_revision_id:
         canary = keep_canary.canary_revision

@@ -83,7 +83,7 @@ def test_promote_then_rollback_over_the_api(workload, member, envs):
     ).json()["gates"][0] == {
         "name": "quota",
         "passed": True,
-        "reason": "1 of 4 free h100-80gb units in search-dev.",
+        "reason": "4 of 4 free h100-80gb units in search-dev.",
     }
     client.post(f"/api/v1/workloads/{workload.pk}/revisions/", {"replicas": 2}, format="json")
     client.post(f"/api/v1/workloads/{workload.pk}/promote/", {"environment": "dev"}, format="json")

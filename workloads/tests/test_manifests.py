@@ -163,7 +163,8 @@ def test_training_job_is_queued_in_kueue_with_ttl_backoff_and_checkpoints(tenant
     )
     assert job["spec"]["ttlSecondsAfterFinished"] == 3600
     assert job["spec"]["backoffLimit"] == 5
-    assert job["spec"]["suspend"] is True
+    assert "suspend" not in job["spec"]  # Kueue's webhook owns it
+    assert job["metadata"]["annotations"]["gpu-portal.io/recreate-when-missing"] == "false"
     claim = objects["PersistentVolumeClaim"]
     assert claim["spec"]["resources"]["requests"]["storage"] == "500Gi"
     volumes = job["spec"]["template"]["spec"]["volumes"]

@@ -27,6 +27,7 @@ def workload(tenant, member, profiles):
         profile=profiles["dedicated"],
         replicas=2,
         gpus_per_replica=2,
+        scaling_metric="none",
     )
 
 
@@ -87,6 +88,7 @@ def test_quota_gate_counts_what_other_workloads_in_the_environment_use(
         profile=profiles["dedicated"],
         replicas=3,
         gpus_per_replica=1,
+        scaling_metric="none",
     )
     DeploymentFactory(current_revision=busy, environment=envs["dev"])
     with pytest.raises(DomainError) as exc:
@@ -244,3 +246,21 @@ def test_a_canary_within_quota_is_set(workload, envs, member, profiles):
         workload=workload, environment_name="dev", revision_number=2, percent=50, actor=member
     )
     assert (dep.canary_revision.number, dep.canary_replicas, dep.canary_percent) == (2, 1, 50)
+
+
+def test_an_autoscaled_deployment_needs_quota_for_its_max_replicas(tenant, quota, member, profiles):
+    workload = services.create_workload(
+        tenant=tenant,
+        name="scaler",
+        template=Template.INFERENCE,
+        actor=member,
+        image="registry.example.com/search/scaler:1",
+        profile=profiles["dedicated"],
+        replicas=1,
+        min_replicas=1,
+        max_replicas=5,
+        scaling_metric="queue-depth",
+        scaling_target=10,
+    )
+    with pytest.raises(DomainError, match=r"needs 5 nvidia.com/gpu units \(up to 5 replicas"):
+        services.promote(workload=workload, environment_name="dev", actor=member)
