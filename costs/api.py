@@ -7,6 +7,7 @@ from decimal import Decimal
 import pghistory
 from django.http import Http404
 from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view
 from rest_framework.exceptions import PermissionDenied, ValidationError
@@ -50,6 +51,73 @@ class TenantRangeInput(RangeInput):
         return {**super().validate(attrs), "group_by": group_by}
 
 
+class CostLineOutput(serializers.Serializer):
+    gpu_hours_allocated = serializers.FloatField(help_text="GPU-hours in physical-GPU equivalents")
+    gpu_hours_used = serializers.FloatField(help_text="Allocated GPU-hours x utilization")
+    utilization = serializers.FloatField(help_text="0-1")
+    cost_allocated = serializers.DecimalField(max_digits=14, decimal_places=2)
+    cost_idle = serializers.DecimalField(max_digits=14, decimal_places=2)
+    requests = serializers.IntegerField(help_text="Inference requests served")
+    cost_per_request = serializers.DecimalField(max_digits=14, decimal_places=6, allow_null=True)
+    runs = serializers.IntegerField(help_text="Training runs (Jobs) started")
+    cost_per_run = serializers.DecimalField(max_digits=14, decimal_places=2, allow_null=True)
+    currency = serializers.CharField()
+
+
+class TenantCostOutput(CostLineOutput):
+    tenant = serializers.SlugField()
+    month_to_date = serializers.DecimalField(max_digits=14, decimal_places=2)
+    forecast_month_end = serializers.DecimalField(max_digits=14, decimal_places=2)
+
+
+class TenantCostListOutput(serializers.Serializer):
+    start = serializers.DateField()
+    end = serializers.DateField()
+    demo_data = serializers.BooleanField()
+    totals = CostLineOutput()
+    results = TenantCostOutput(many=True)
+
+
+class GroupCostOutput(CostLineOutput):
+    environment = serializers.CharField(required=False)
+    workload = serializers.CharField(required=False)
+    day = serializers.DateField(required=False)
+
+
+class ProjectionOutput(serializers.Serializer):
+    resource = serializers.CharField()
+    units_now = serializers.FloatField()
+    units_at_10x = serializers.FloatField()
+    capacity = serializers.IntegerField()
+    runs_out = serializers.BooleanField()
+
+
+class FlagOutput(serializers.Serializer):
+    kind = serializers.CharField()
+    subject = serializers.CharField()
+    message = serializers.CharField()
+
+
+class TenantCostDetailOutput(serializers.Serializer):
+    tenant = serializers.SlugField()
+    start = serializers.DateField()
+    end = serializers.DateField()
+    group_by = serializers.CharField()
+    demo_data = serializers.BooleanField()
+    totals = CostLineOutput()
+    month_to_date = serializers.DecimalField(max_digits=14, decimal_places=2)
+    forecast_month_end = serializers.DecimalField(max_digits=14, decimal_places=2)
+    what_at_10x = ProjectionOutput(many=True)
+    flags = FlagOutput(many=True)
+    results = GroupCostOutput(many=True)
+
+
+_RANGE_PARAMS = [
+    OpenApiParameter("start", str, description="YYYY-MM-DD, default: first day of this month"),
+    OpenApiParameter("end", str, description="YYYY-MM-DD (inclusive), default: today"),
+]
+
+
 def _line(line, currency: str) -> dict:
     return {
         "gpu_hours_allocated": round(line.gpu_hours, 4),
@@ -67,6 +135,9 @@ def _line(line, currency: str) -> dict:
     }
 
 
+@extend_schema(
+    operation_id="costs_tenants_list", parameters=_RANGE_PARAMS, responses=TenantCostListOutput
+)
 @api_view(["GET"])
 def tenant_costs_list(request):
     params = RangeInput(data=request.query_params)
@@ -95,6 +166,14 @@ def tenant_costs_list(request):
     )
 
 
+@extend_schema(
+    operation_id="costs_tenant_retrieve",
+    parameters=[
+        *_RANGE_PARAMS,
+        OpenApiParameter("group_by", str, enum=["environment", "workload", "day"]),
+    ],
+    responses=TenantCostDetailOutput,
+)
 @api_view(["GET"])
 def tenant_costs_detail(request, slug: str):
     tenant = selectors.tenant_for_costs(request.user, slug)
@@ -171,6 +250,8 @@ class PriceOutput(serializers.ModelSerializer):
         ]
 
 
+@extend_schema(methods=["GET"], responses=PriceOutput(many=True))
+@extend_schema(methods=["POST"], request=PriceInput, responses={201: PriceOutput})
 @api_view(["GET", "POST"])
 def price_book(request):
     if request.method == "GET":
