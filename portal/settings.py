@@ -143,6 +143,20 @@ CELERY_TIMEZONE = "UTC"
 
 # Where the GitOps backend keeps its repositories when a cluster names no remote.
 PORTAL_GITOPS_ROOT = Path(os.environ.get("PORTAL_GITOPS_ROOT", BASE_DIR / ".devdata" / "gitops"))
+
+# Usage pulls from each cluster's Prometheus (costs app): the first pull backfills this many
+# days; hourly averages assume this scrape interval; counters of inference requests served.
+COSTS_BACKFILL_DAYS = int(os.environ.get("COSTS_BACKFILL_DAYS", "30"))
+COSTS_SCRAPE_INTERVAL_SECONDS = int(os.environ.get("COSTS_SCRAPE_INTERVAL_SECONDS", "60"))
+COSTS_INFERENCE_COUNTERS = [
+    name.strip()
+    for name in os.environ.get(
+        "COSTS_INFERENCE_COUNTERS",
+        "gpu_portal_inference_requests_total,vllm:request_success_total,nv_inference_request_success",
+    ).split(",")
+    if name.strip()
+]
+
 # Sync engine: the outbox relay period (beat) and in-place API retries.
 PORTAL_RECONCILE_SECONDS = float(os.environ.get("PORTAL_RECONCILE_SECONDS", "60"))
 PORTAL_KUBE_BACKOFF_SECONDS = float(os.environ.get("PORTAL_KUBE_BACKOFF_SECONDS", "0.5"))
