@@ -35,8 +35,14 @@ def say(name: str, line: str) -> None:
         sys.stdout.flush()
 
 
-def manage(*args: str) -> None:
-    subprocess.run([PY, "manage.py", *args], cwd=ROOT, check=True)
+def manage(*args: str, capture: bool = False) -> str:
+    done = subprocess.run(
+        [PY, "manage.py", *args], cwd=ROOT, check=True, text=True, capture_output=capture
+    )
+    if capture:
+        sys.stdout.write(done.stdout)
+        sys.stderr.write(done.stderr)
+    return done.stdout or ""
 
 
 def commands(port: int, datadir: Path) -> dict[str, list[str]]:
@@ -92,7 +98,7 @@ def stop(procs: dict[str, subprocess.Popen], timeout: float = 10) -> None:
             proc.wait()
 
 
-def supervise(port: int, datadir: Path) -> int:
+def supervise(port: int, datadir: Path, banner: str = "") -> int:
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     procs: dict[str, subprocess.Popen] = {}
     stopping = threading.Event()
@@ -119,6 +125,11 @@ def supervise(port: int, datadir: Path) -> int:
             threading.Thread(target=pump, args=(name, procs[name]), daemon=True).start()
             say(name, f"started, pid {procs[name].pid}")
         say("portal", f"serving http://127.0.0.1:{port}/ - Ctrl-C stops web, worker and beat")
+        if banner:  # again, once the start-up banners have scrolled the first copy away
+            lines = banner.splitlines()
+            timer = threading.Timer(5, lambda: [say("portal", line) for line in lines])
+            timer.daemon = True
+            timer.start()
         exit_code = 0
         while not stopping.is_set():
             for name, proc in procs.items():
@@ -145,11 +156,14 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     datadir = Path(os.environ.get("PORTAL_DEVDATA", ROOT / ".devdata"))
     datadir.mkdir(parents=True, exist_ok=True)
+    os.environ["PORT"] = str(args.port)  # seed_demo prints the URL with it
+    banner = ""
     if not args.no_setup:
         manage("migrate", "--noinput")
         manage("collectstatic", "--noinput", "--verbosity", "0")
-        manage("seed_demo")
-    return supervise(args.port, datadir)
+        seeded = manage("seed_demo", capture=True)
+        banner = seeded[seeded.find("Demo logins") :] if "Demo logins" in seeded else ""
+    return supervise(args.port, datadir, banner)
 
 
 if __name__ == "__main__":
