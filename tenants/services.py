@@ -284,6 +284,9 @@ def approve_quota_request(*, actor, quota_request: QuotaRequest) -> QuotaGrant:
         raise DomainError(f"Tenant {tenant.slug} is pending approval: approve the tenant first.")
     if tenant.status != Tenant.Status.ACTIVE:
         raise DomainError(f"Tenant {tenant.slug} is {tenant.status}: reject this request instead.")
+    # one approval at a time per environment: the live grant of (environment, profile) is
+    # created or replaced below, even for burst-only requests that lock no capacity row
+    list(Environment.objects.select_for_update().filter(pk=qr.environment_id).values("pk"))
     cluster = qr.environment.cluster
     profile = qr.profile
     capacity_row = (

@@ -83,3 +83,22 @@ def test_two_approvals_that_only_fit_one_at_a_time_never_over_commit_the_cluster
     refused = [o for o in outcomes if isinstance(o, DomainError)]
     assert "exceeds the 2 free" in str(refused[0])
     assert sum(QuotaGrant.objects.values_list("guaranteed", flat=True)) == 4
+
+
+def test_two_burst_only_approvals_for_one_environment_and_profile_leave_one_live_grant():
+    first = QuotaRequestFactory(guaranteed=0, burst=2)  # no capacity row to lock
+    second = QuotaRequestFactory(
+        environment=first.environment, profile=first.profile, guaranteed=0, burst=5
+    )
+    admin = platform_admin()
+
+    outcomes = race(
+        [
+            lambda: services.approve_quota_request(actor=admin, quota_request=first),
+            lambda: services.approve_quota_request(actor=admin, quota_request=second),
+        ]
+    )
+
+    assert all(isinstance(o, QuotaGrant) for o in outcomes), outcomes
+    live = QuotaGrant.objects.filter(environment=first.environment, revoked_at__isnull=True)
+    assert live.count() == 1
