@@ -38,7 +38,7 @@ def cluster_detail(request, name):
     return render(request, template, context)
 
 
-def _save_form(request, form, save):
+def _save_form(form, save):
     if form.is_valid():
         try:
             return save(form.cleaned_data)
@@ -52,9 +52,7 @@ def cluster_create(request):
     _admin(request)
     form = ClusterForm(request.POST or None)
     if request.method == "POST":
-        cluster = _save_form(
-            request, form, lambda data: services.create_cluster(actor=request.user, **data)
-        )
+        cluster = _save_form(form, lambda data: services.create_cluster(actor=request.user, **data))
         if cluster:
             messages.success(request, f"Cluster {cluster.name} registered.")
             return redirect("clusters:detail", name=cluster.name)
@@ -67,15 +65,9 @@ def cluster_edit(request, name):
     cluster = selectors.get_cluster(name)
     form = ClusterForm(request.POST or None, instance=cluster)
     if request.method == "POST":
-        data_fields = {k: v for k, v in request.POST.items()}
         saved = _save_form(
-            request,
             form,
-            lambda data: services.update_cluster(
-                actor=request.user,
-                cluster=cluster,
-                **{**data, **{k: True for k in data_fields if k.startswith("clear_")}},
-            ),
+            lambda data: services.update_cluster(actor=request.user, cluster=cluster, **data),
         )
         if saved:
             messages.success(request, f"Cluster {saved.name} updated.")

@@ -107,3 +107,16 @@ def test_admin_overrides_capacity_with_htmx(admin_client):
     assert response.status_code == 200
     assert ClusterCapacity.objects.get(cluster=cluster).capacity == 32
     assert b'id="capacity"' in response.content
+
+
+def test_edit_can_remove_a_stored_credential(admin_client):
+    ClusterFactory(name="eu-1", api_token=SECRET, kubeconfig="apiVersion: v1")
+
+    admin_client.post(
+        reverse("clusters:edit", args=["eu-1"]),
+        {"kubernetes_version": "1.31", "gpu_pool": "h100", "backend": "kubernetes",
+         "is_active": "on", "gitops_branch": "main", "clear_api_token": "on"},
+    )  # fmt: skip
+
+    cluster = Cluster.objects.get(name="eu-1")
+    assert (cluster.api_token, cluster.kubeconfig) == ("", "apiVersion: v1")
