@@ -302,3 +302,25 @@ def test_reconcile_does_not_hammer_a_refused_state_but_force_retries(kube_cluste
     assert again.runs == [failed] and not again.applied
     assert kube_emulator.requests == requests
     assert run_tenant_sync(tenant.pk, trigger=SyncRun.Trigger.FORCE).applied
+
+
+def test_environments_on_two_clusters_land_on_each(kube_cluster, kube_emulator):
+    from clusters.tests.factories import ClusterFactory
+    from portal.testing.kube_emulator import KubeEmulator
+    from tenants.tests.factories import EnvironmentFactory
+
+    second = KubeEmulator().start()
+    try:
+        other = ClusterFactory(api_server_url=second.url, gpu_pool="a100-pool")
+        tenant = approved_tenant(kube_cluster, envs=("dev",))
+        EnvironmentFactory(tenant=tenant, name="prod", cluster=other)
+
+        result = run_tenant_sync(tenant.pk)
+
+        assert result.applied and len(result.runs) == 2
+        assert kube_emulator.get("v1", "Namespace", "team-a-prod") is None
+        queue = second.get("kueue.x-k8s.io/v1beta2", "ClusterQueue", "team-a-prod")
+        assert queue["spec"]["cohortName"] == "a100-pool"
+        assert kube_emulator.get("v1", "Namespace", "team-a-dev") is not None
+    finally:
+        second.stop()
