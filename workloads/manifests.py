@@ -41,8 +41,10 @@ def local_queue_name(namespace: str) -> str:
 
 
 def pod_regex(workload_name: str) -> str:
-    """Matches the pods of every object rendered for a workload (Deployment, canary, Job)."""
-    return f"{workload_name}-.*"
+    """Matches the pods of the objects rendered for a workload and no other workload's, even
+    one whose name starts the same: Deployment `<name>-<hash>-<5>`, canary
+    `<name>-canary-<hash>-<5>`, Job `<name>-r<n>-<5>`, CronJob `<name>-<time>-<5>`."""
+    return workload_name + "-(canary-)?[a-z0-9]+-[a-z0-9]{5}"
 
 
 def labels_for(workload, environment) -> dict:

@@ -70,7 +70,7 @@ def test_alerts_page_the_team_the_document_names_per_signal():
 def test_gpu_alerts_are_scoped_to_the_workloads_pods():
     rules = rules_by_name(rules_spec(rule_input()))
     for name in ("WorkloadGpuMemoryExhausted", "WorkloadGpuXidError"):
-        assert f'{NS},pod=~"ranker-.*"' in rules[name]["expr"]
+        assert f'{NS},pod=~"ranker-(canary-)?[a-z0-9]+-[a-z0-9]{{5}}"' in rules[name]["expr"]
     assert "DCGM_FI_DEV_FB_USED" in rules["WorkloadGpuMemoryExhausted"]["expr"]
     assert "> 0.95" in rules["WorkloadGpuMemoryExhausted"]["expr"]
     assert "DCGM_FI_DEV_XID_ERRORS" in rules["WorkloadGpuXidError"]["expr"]
@@ -133,9 +133,9 @@ def test_promtool_unit_tests_prove_latency_and_burn_rate_alerts(rule_file, tmp_p
         "rule_files": [rule_file.name],
         "evaluation_interval": "1m",
         "tests": [
-            {  # P99 of 0.5-1 s against a 250 ms SLO: fires after its 5 minutes
+            {  # P99 of 0.5-1 s against a 250 ms SLO: fires after its 5 minutes (canary too)
                 "interval": "1m",
-                "input_series": _latency_series("ranker-7d9f-abcde", slow=True),
+                "input_series": _latency_series("ranker-canary-7d9f8c6b5-abcde", slow=True),
                 "alert_rule_test": [
                     {"eval_time": "3m", "alertname": latency["alert"], "exp_alerts": []},
                     {
@@ -147,21 +147,22 @@ def test_promtool_unit_tests_prove_latency_and_burn_rate_alerts(rule_file, tmp_p
             },
             {  # healthy latency: quiet
                 "interval": "1m",
-                "input_series": _latency_series("ranker-7d9f-abcde", slow=False),
+                "input_series": _latency_series("ranker-7d9f8c6b5-abcde", slow=False),
                 "alert_rule_test": [
                     {"eval_time": "30m", "alertname": latency["alert"], "exp_alerts": []}
                 ],
             },
-            {  # another workload's slow pods in the same namespace do not page this one
+            {  # another workload's slow pods, even one named ranker-v2, do not page this one
                 "interval": "1m",
-                "input_series": _latency_series("embedder-5c4b-xyz", slow=True),
+                "input_series": _latency_series("ranker-v2-5c4b8d7f9-xkq2z", slow=True)
+                + _latency_series("embedder-5c4b8d7f9-xkq2z", slow=True),
                 "alert_rule_test": [
                     {"eval_time": "30m", "alertname": latency["alert"], "exp_alerts": []}
                 ],
             },
             {  # 9 % errors against a 0.1 % budget burns it 90x: both windows page
                 "interval": "1m",
-                "input_series": _request_series("ranker-7d9f-abcde", errors_per_min=100),
+                "input_series": _request_series("ranker-7d9f8c6b5-abcde", errors_per_min=100),
                 "alert_rule_test": [
                     {
                         "eval_time": "90m",
@@ -177,7 +178,7 @@ def test_promtool_unit_tests_prove_latency_and_burn_rate_alerts(rule_file, tmp_p
             },
             {  # 0.1 % errors is exactly the budget (1x burn): quiet
                 "interval": "1m",
-                "input_series": _request_series("ranker-7d9f-abcde", errors_per_min=1),
+                "input_series": _request_series("ranker-7d9f8c6b5-abcde", errors_per_min=1),
                 "alert_rule_test": [
                     {"eval_time": "90m", "alertname": fast_burn["alert"], "exp_alerts": []},
                     {"eval_time": "420m", "alertname": slow_burn["alert"], "exp_alerts": []},
@@ -202,7 +203,7 @@ def test_promtool_unit_test_would_catch_a_quiet_latency_alert(rule_file, tmp_pat
         "tests": [
             {
                 "interval": "1m",
-                "input_series": _latency_series("ranker-7d9f-abcde", slow=False),
+                "input_series": _latency_series("ranker-7d9f8c6b5-abcde", slow=False),
                 "alert_rule_test": [
                     {
                         "eval_time": "30m",
