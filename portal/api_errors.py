@@ -4,7 +4,7 @@ Every error body has `type`, `title`, `status` and `detail`; validation errors a
 (field name -> list of messages), so clients can show each message beside its field.
 """
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from django.http import Http404
@@ -12,6 +12,12 @@ from rest_framework import exceptions, status
 from rest_framework.views import exception_handler
 
 from .domain_errors import ConflictError, DomainError
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "Request body too large"
+    default_code = "too_large"
 
 
 class Conflict(exceptions.APIException):
@@ -45,6 +51,8 @@ def problem_exception_handler(exc, context):
     elif isinstance(exc, IntegrityError):
         # a concurrent write won a uniqueness race the service had checked: retryable, not a 500
         exc = Conflict(detail="The change conflicts with a concurrent one; reload and try again.")
+    elif isinstance(exc, RequestDataTooBig):
+        exc = PayloadTooLarge(detail="The request body is larger than this API accepts.")
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

@@ -1,5 +1,7 @@
 """Every API error is an RFC 7807 problem document with a status-appropriate title."""
 
+import json
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -41,3 +43,12 @@ def test_a_wrong_method_is_a_405_problem():
 def test_an_unknown_tenant_is_a_404_problem_that_reveals_nothing():
     body = as_user(UserFactory()).get("/api/v1/tenants/nope/").json()
     assert (body["status"], body["title"]) == (404, "Not found.")
+
+
+def test_an_oversized_body_is_a_413_problem():
+    body = json.dumps({"name": "x" * 3_000_000})
+    response = as_user(UserFactory()).post(
+        "/api/v1/tenants/", data=body, content_type="application/json"
+    )
+    assert response.status_code == 413
+    assert response["Content-Type"] == "application/problem+json"
