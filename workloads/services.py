@@ -113,6 +113,10 @@ def create_workload(*, tenant, name: str, template: str, actor, description: str
         raise DomainError(f"Unknown template '{template}'.", field="template")
     if name in RESERVED_NAMES:
         raise DomainError(f"'{name}' is reserved by the portal's pages: pick another name.", "name")
+    if name.endswith("-canary"):
+        raise DomainError(
+            "Names ending in '-canary' are taken by canary deployments: pick another name.", "name"
+        )
     workload = Workload(tenant=tenant, name=name, template=template, description=description)
     try:
         workload.full_clean(exclude=["tenant", "created_by"])

@@ -264,3 +264,16 @@ def test_an_autoscaled_deployment_needs_quota_for_its_max_replicas(tenant, quota
     )
     with pytest.raises(DomainError, match=r"needs 5 nvidia.com/gpu units \(up to 5 replicas"):
         services.promote(workload=workload, environment_name="dev", actor=member)
+
+
+def test_names_that_collide_with_portal_objects_are_refused(tenant, member, profiles):
+    for name, reason in (("new", "reserved"), ("ranker-canary", "canary deployments")):
+        with pytest.raises(DomainError, match=reason):
+            services.create_workload(
+                tenant=tenant,
+                name=name,
+                template=Template.INFERENCE,
+                actor=member,
+                image="x/y:1",
+                profile=profiles["dedicated"],
+            )
