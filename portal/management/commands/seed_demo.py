@@ -60,8 +60,14 @@ class Command(BaseCommand):
         parser.add_argument(
             "--strict", action="store_true", help="fail when an optional app's demo fails"
         )
+        parser.add_argument(
+            "--only",
+            nargs="+",
+            metavar="APP",
+            help="seed only these apps' demo data (clusters and tenants always come first)",
+        )
 
-    def handle(self, *args, force=False, strict=False, **options):
+    def handle(self, *args, force=False, strict=False, only=None, **options):
         if not settings.DEBUG and not force:
             raise CommandError(
                 "DEBUG=0: refusing to create demo users with well-known passwords; "
@@ -72,6 +78,9 @@ class Command(BaseCommand):
                 seed_users()
             failed = []
             for module_name in DEMO_MODULES:
+                app = module_name.split(".")[0]
+                if only and module_name not in REQUIRED and app not in only:
+                    continue
                 if importlib.util.find_spec(module_name) is None:
                     self.stdout.write(f"  {module_name}: not present, skipped")
                     continue
