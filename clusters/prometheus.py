@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
@@ -97,6 +98,14 @@ class PrometheusClient:
                 # exponential backoff with full jitter
                 self.sleep(random.uniform(0, self.backoff * 2 ** (attempt - 1)))
 
+    @property
+    def where(self) -> str:
+        """The URL for messages: without any user:password@ part, which is a credential."""
+        parts = urlsplit(self.base_url)
+        host = parts.hostname or ""
+        netloc = f"{host}:{parts.port}" if parts.port else host
+        return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
     def _get_once(self, path: str, params: dict) -> dict:
         headers = {"Accept": "application/json"}
         if self.token:
@@ -112,10 +121,12 @@ class PrometheusClient:
             )
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise PrometheusTransientError(
-                f"Prometheus at {self.base_url} unreachable: {exc}"
+                f"Prometheus at {self.where} unreachable or too slow ({type(exc).__name__})"
             ) from exc
         except requests.RequestException as exc:
-            raise PrometheusPermanentError(f"request to {self.base_url} failed: {exc}") from exc
+            raise PrometheusPermanentError(
+                f"request to {self.where} failed ({type(exc).__name__})"
+            ) from exc
 
         status = response.status_code
         try:

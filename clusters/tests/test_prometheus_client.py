@@ -3,6 +3,7 @@ every request, and failures sorted into transient (retried) and permanent ones."
 
 import json
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -43,8 +44,11 @@ class Recorder(BaseHTTPRequestHandler):
     answers: list = []
     seen: list = []
 
+    delay = 0.0
+
     def do_GET(self):  # noqa: N802
         self.seen.append(dict(self.headers))
+        time.sleep(self.delay)
         status, body = self.answers.pop(0) if self.answers else (200, _ok())
         payload = json.dumps(body).encode()
         self.send_response(status)
@@ -63,7 +67,7 @@ def _ok():
 
 @pytest.fixture
 def recorder():
-    Recorder.answers, Recorder.seen = [], []
+    Recorder.answers, Recorder.seen, Recorder.delay = [], [], 0.0
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
     thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
     thread.start()
@@ -134,3 +138,22 @@ def test_client_for_cluster_sends_its_decrypted_bearer_token(recorder):
 def test_cluster_without_prometheus_url_is_a_permanent_error():
     with pytest.raises(PrometheusPermanentError, match="no Prometheus URL"):
         PrometheusClient.for_cluster(ClusterFactory(prometheus_url=""))
+
+
+def test_slow_prometheus_times_out_as_a_transient_error(recorder):
+    Recorder.delay = 0.5
+    client = PrometheusClient(recorder, retries=1, backoff=0.001, timeout=0.1)
+
+    with pytest.raises(PrometheusTransientError, match="too slow"):
+        client.query("up", at=BASE)
+    assert client.queries_sent == 2
+
+
+def test_error_messages_never_show_credentials_in_the_url():
+    url = f"http://scraper:hunter2@127.0.0.1:{free_port()}"
+
+    with pytest.raises(PrometheusTransientError) as caught:
+        PrometheusClient(url, retries=0).query("up", at=BASE)
+
+    assert "hunter2" not in str(caught.value)
+    assert "127.0.0.1" in str(caught.value)
