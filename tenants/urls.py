@@ -25,6 +25,7 @@ urlpatterns = [
     path("<slug:slug>/", views.tenant_detail, name="detail"),
     path("<slug:slug>/quota/", views.request_quota, name="request_quota"),
     path("<slug:slug>/quota/capacity/", views.quota_capacity, name="quota_capacity"),
+    path("<slug:slug>/quota/<int:pk>/cancel/", views.quota_cancel, name="quota_cancel"),
     path("<slug:slug>/archive/", views.archive, name="archive"),
     path("<slug:slug>/grants/<int:pk>/revoke/", views.revoke_grant, name="revoke_grant"),
     path("<slug:slug>/members/", views.add_member, name="add_member"),

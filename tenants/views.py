@@ -132,7 +132,8 @@ def request_quota(request, slug: str):
                 messages.success(request, "Quota requested; a platform admin will decide.")
                 return redirect("tenants:detail", slug=tenant.slug)
     else:
-        form = QuotaRequestForm(tenant=tenant)
+        first_env = tenant.environments.order_by("name").first()
+        form = QuotaRequestForm(tenant=tenant, initial={"environment": first_env})
     capacity = _capacity_for(tenant, form["environment"].value(), form["profile"].value())
     return render(
         request,
@@ -247,6 +248,20 @@ def quota_decide(request, pk: int, decision: str):
         context={"row": rows[0] if rows else None, "qr": qr, "done": done},
         error=error,
     )
+
+
+@login_required
+@require_POST
+def quota_cancel(request, slug: str, pk: int):
+    """The requesting team withdraws a pending request."""
+    tenant = selectors.get_tenant_for_user(request.user, slug)
+    qr = get_object_or_404(tenant.quota_requests, pk=pk)
+    try:
+        services.cancel_quota_request(actor=request.user, quota_request=qr)
+        messages.success(request, "Request withdrawn.")
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    return redirect("tenants:detail", slug=slug)
 
 
 @login_required

@@ -50,6 +50,7 @@ def web_calls(w):
         ("post", f"/tenants/{slug}/approve/", {}),
         ("post", f"/tenants/{slug}/reject/", {"reason": "x"}),
         ("post", f"/tenants/{slug}/archive/", {}),
+        ("post", f"/tenants/{slug}/quota/{qr}/cancel/", {}),
         ("post", f"/tenants/{slug}/grants/{g}/revoke/", {}),
         ("post", f"/tenants/{slug}/members/", {"username": "x", "role": "owner"}),
         ("post", f"/tenants/{slug}/members/{m}/remove/", {}),

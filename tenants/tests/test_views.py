@@ -215,3 +215,27 @@ def test_owner_adds_a_member_by_username(client):
         {"username": "newcomer", "role": "viewer"},
     )
     assert owner.tenant.memberships.get(user=newcomer).role == "viewer"
+
+
+def test_a_member_withdraws_a_pending_request(client):
+    qr = QuotaRequestFactory()
+    client.force_login(MembershipFactory(tenant=qr.tenant, role="member").user)
+    client.post(reverse("tenants:quota_cancel", args=[qr.tenant.slug, qr.pk]))
+    qr.refresh_from_db()
+    assert qr.status == QuotaRequest.Status.CANCELLED
+
+
+def test_a_viewer_cannot_withdraw_a_request(client):
+    qr = QuotaRequestFactory()
+    client.force_login(MembershipFactory(tenant=qr.tenant, role="viewer").user)
+    response = client.post(reverse("tenants:quota_cancel", args=[qr.tenant.slug, qr.pk]))
+    assert response.status_code == 403
+    qr.refresh_from_db()
+    assert qr.status == QuotaRequest.Status.PENDING
+
+
+def test_quota_form_preselects_the_first_environment(client):
+    env = EnvironmentFactory(name="dev")
+    client.force_login(MembershipFactory(tenant=env.tenant).user)
+    form = client.get(reverse("tenants:request_quota", args=[env.tenant.slug])).context["form"]
+    assert form["environment"].value() == env.pk
