@@ -5,7 +5,7 @@ from django.shortcuts import render
 
 from clusters.models import Cluster
 from tenants import selectors as tenant_selectors
-from tenants.models import Tenant
+from tenants.models import QuotaRequest, Tenant
 
 from . import roles
 
@@ -17,7 +17,9 @@ def home(request):
     if role == roles.PLATFORM_ADMIN:
         context.update(
             pending_tenants=Tenant.objects.filter(status=Tenant.Status.PENDING).count(),
-            pending_requests=len(tenant_selectors.pending_quota_requests()),
+            pending_requests=QuotaRequest.objects.filter(
+                status=QuotaRequest.Status.PENDING
+            ).count(),
             clusters=Cluster.objects.order_by("name"),
             capacity=tenant_selectors.capacity_overview(),
         )
