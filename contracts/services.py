@@ -52,7 +52,9 @@ def ensure_document(workload) -> InterfaceDocument:
 
 def _clean_alerts(rows) -> list[dict]:
     if not isinstance(rows, list):
-        raise DomainError("alerts is a list of {signal, threshold, window, paged_team}.", "alerts")
+        raise DomainError(
+            "alerts is a list of {signal, threshold, window, paged_team}.", field="alerts"
+        )
     cleaned, seen = [], set()
     for i, row in enumerate(rows):
         if not isinstance(row, dict):

@@ -112,10 +112,13 @@ def create_workload(*, tenant, name: str, template: str, actor, description: str
     if template not in Template.values:
         raise DomainError(f"Unknown template '{template}'.", field="template")
     if name in RESERVED_NAMES:
-        raise DomainError(f"'{name}' is reserved by the portal's pages: pick another name.", "name")
+        raise DomainError(
+            f"'{name}' is reserved by the portal's pages: pick another name.", field="name"
+        )
     if name.endswith("-canary"):
         raise DomainError(
-            "Names ending in '-canary' are taken by canary deployments: pick another name.", "name"
+            "Names ending in '-canary' are taken by canary deployments: pick another name.",
+            field="name",
         )
     workload = Workload(tenant=tenant, name=name, template=template, description=description)
     try:

@@ -190,3 +190,19 @@ def test_document_page_queries_do_not_grow_with_versions(client, workload, teams
             client.get(url)
         counts.append(len(queries))
     assert counts[0] == counts[1], counts
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"section": "alerts", "alerts": "latency"},
+        {"section": "alerts", "alerts": [{"signal": "latency", "paged_team": "nobody"}]},
+        {"section": "alerts", "alerts": [{"signal": "latency", "window": "5 minutes"}]},
+        {"section": "slos", "p99_latency_ms": "fast"},
+        {"section": "nope"},
+    ],
+)
+def test_malformed_patches_are_400_problems_not_500(workload, teams, body):
+    response = api(sre(username="sam")).patch(doc_url(workload), body, format="json")
+    assert response.status_code == 400, response.content
+    assert response["Content-Type"] == "application/problem+json"
