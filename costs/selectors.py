@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 
 from clusters.models import ClusterCapacity
 from portal import roles
@@ -413,7 +414,9 @@ GROUP BY u.namespace, u.workload, u.resource_name
 def _hourly_flags(tenant: Tenant, end: date) -> list[forecast.Flag]:
     """Idle allocations (last 24 hours up to `end`), forgotten jobs and right-sizing advice
     (last COSTS_FORGOTTEN_JOB_DAYS + 7 days): two queries."""
-    until = _end_of(end)
+    # the last 24 complete hours up to the end of the range (not hours still to come today)
+    now = timezone.now().astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    until = min(_end_of(end), now)
     with connection.cursor() as cursor:
         cursor.execute(
             _LAST_24H_SQL,

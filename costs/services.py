@@ -334,6 +334,16 @@ def gpu_models() -> list[str]:
     return sorted(set(GpuProfile.objects.values_list("gpu_model", flat=True)))
 
 
+def prune_hourly(*, keep_days: int | None = None, now: datetime | None = None) -> int:
+    """Delete hourly rows older than COSTS_HOURLY_RETENTION_DAYS; their daily sums stay, so
+    costs and dashboards are unchanged (only the hourly flags look at hours, and only recent)."""
+    keep_days = keep_days or _setting("COSTS_HOURLY_RETENTION_DAYS", 400)
+    cutoff = floor_hour(now or timezone.now()) - timedelta(days=keep_days)
+    cutoff = cutoff.replace(hour=0)  # whole days only, so a day's daily row stays complete
+    deleted, _ = HourlyUsage.objects.filter(hour__lt=cutoff).delete()
+    return deleted
+
+
 def reattribute_namespaces() -> int:
     """Attribute rows stored before their namespace's environment existed (one UPDATE each)."""
     total = 0

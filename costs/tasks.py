@@ -46,6 +46,14 @@ def pull_all_usage() -> None:
         pull_cluster_usage.delay(cluster_id)
 
 
+@shared_task(acks_late=True)
+def prune_hourly_usage() -> None:
+    """Drop hourly rows past retention (daily rows are kept): idempotent."""
+    from . import services
+
+    services.prune_hourly()
+
+
 @app.on_after_finalize.connect
 def register_periodic_tasks(sender, **kwargs):
     # Ten past the hour: the previous hour is complete and ingested by then.
@@ -53,4 +61,7 @@ def register_periodic_tasks(sender, **kwargs):
 
     sender.add_periodic_task(
         crontab(minute=10), pull_all_usage.s(), name="costs: pull usage from Prometheus"
+    )
+    sender.add_periodic_task(
+        crontab(minute=40, hour=3), prune_hourly_usage.s(), name="costs: prune old hourly usage"
     )

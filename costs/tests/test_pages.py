@@ -274,3 +274,19 @@ def test_rows_stored_before_their_environment_existed_are_attributed_later(profi
 
     assert set(HourlyUsage.objects.values_list("environment_id", flat=True)) == {env.pk}
     assert set(DailyUsage.objects.values_list("tenant_id", flat=True)) == {env.tenant_id}
+
+
+def test_pruning_hourly_rows_keeps_the_daily_costs(profile):
+    from datetime import UTC, datetime
+
+    from costs.models import DailyUsage, HourlyUsage
+    from costs.services import prune_hourly
+
+    env = EnvironmentFactory(tenant=TenantFactory(slug="old"), name="dev")
+    seed_usage(env, profile, start=START, days=3)
+
+    deleted = prune_hourly(keep_days=1, now=datetime(2026, 3, 3, 12, tzinfo=UTC))
+
+    assert deleted == 24  # March 1; from March 2 00:00 (a day before "now", whole days) kept
+    assert HourlyUsage.objects.count() == 48
+    assert DailyUsage.objects.count() == 3
