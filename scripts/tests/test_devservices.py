@@ -88,3 +88,29 @@ def test_urls_in_the_environment_are_used_and_nothing_is_started(tmp_path, probe
     assert f"creating database {name}" in stderr
     assert started_pids(stderr) == []
     assert not (tmp_path / "devdata" / "postgres").exists()
+
+
+@pytest.mark.e2e
+def test_a_second_run_shares_the_running_embedded_postgres_and_leaves_it_running(tmp_path):
+    env = {**os.environ, "PORTAL_DEVDATA": str(tmp_path / "devdata")}
+    first = subprocess.Popen(
+        [sys.executable, "scripts/devservices.py", "--embedded", "--", "sleep", "60"],
+        cwd=ROOT,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        started = ""
+        while "Redis: embedded" not in started:
+            started += first.stderr.readline()
+        postgres_pid = started_pids(started)[0]
+        shared, stderr = run_devservices(tmp_path, "--embedded")
+        assert "already running" in stderr
+        assert len(started_pids(stderr)) == 1  # only its own Redis
+        assert alive(postgres_pid)  # the second run did not stop the first one's server
+        assert shared["db"] == "gpu_portal"
+    finally:
+        first.terminate()
+        first.wait(30)
+    assert not alive(postgres_pid)
