@@ -11,6 +11,7 @@ from tenants.models import GpuProfile, QuotaGrant, QuotaRequest, Tenant
 from tenants.tests.factories import (
     GpuProfileFactory,
     MembershipFactory,
+    QuotaGrantFactory,
     QuotaRequestFactory,
     TenantFactory,
     UserFactory,
@@ -286,3 +287,28 @@ def test_unauthenticated_api_calls_are_refused_with_a_problem_document():
     response = APIClient().get("/api/v1/tenants/")
     assert response.status_code in (401, 403)
     assert response["Content-Type"] == PROBLEM
+
+
+def test_admins_rename_a_profile_but_cannot_move_one_with_live_grants_to_another_resource():
+    grant = QuotaGrantFactory()
+    admin = api_as(platform_admin())
+    url = f"/api/v1/gpu-profiles/{grant.profile.name}/"
+    renamed = admin.patch(url, {"display_name": "H100 (full GPU)"}, format="json")
+    assert renamed.json()["display_name"] == "H100 (full GPU)"
+    moved = admin.patch(url, {"resource_name": "nvidia.com/mig-1g.10gb"}, format="json")
+    assert moved.status_code == 400
+    assert "live grants" in moved.json()["errors"]["resource_name"][0]
+
+
+def test_a_mig_profile_needs_its_mig_profile_name():
+    body = {
+        "name": "h100-mig",
+        "display_name": "MIG",
+        "gpu_model": "H100",
+        "gpu_product": "NVIDIA-H100-80GB-HBM3",
+        "partition": "mig",
+        "resource_name": "nvidia.com/mig-1g.10gb",
+    }
+    response = api_as(platform_admin()).post("/api/v1/gpu-profiles/", body, format="json")
+    assert response.status_code == 400
+    assert "mig_profile" in response.json()["errors"]
