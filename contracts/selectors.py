@@ -75,6 +75,14 @@ class DocumentReadiness:
 def missing_fields(document: InterfaceDocument | None, template: str) -> list[str]:
     if document is None:
         return ["the whole document (nobody has written it yet)"]
+    missing = missing_fields_of_row(document, template)
+    if not document.alerts.exists():
+        missing.append("at least one alert")
+    return missing
+
+
+def missing_fields_of_row(document: InterfaceDocument, template: str) -> list[str]:
+    """The required values the document row lacks (alerts are counted by the caller)."""
     required = {
         "owner team": document.owner_team_id,
         "platform contact": document.platform_contact_id,
@@ -88,10 +96,7 @@ def missing_fields(document: InterfaceDocument | None, template: str) -> list[st
             "availability SLO": document.availability_pct,
             "max cold start SLO": document.max_cold_start_s,
         }
-    missing = [name for name, value in required.items() if not value]
-    if not document.alerts.exists():
-        missing.append("at least one alert")
-    return missing
+    return [name for name, value in required.items() if not value]
 
 
 def document_readiness(workload) -> DocumentReadiness:
@@ -159,3 +164,35 @@ def alertmanager_config() -> dict:
             if team:
                 signals_by_team.setdefault(team, set()).add(signal)
     return build_config(list(OnCallTeam.objects.order_by("name")), signals_by_team)
+
+
+def document_index(user) -> list[dict]:
+    """Every workload the user can see, with its document's state, in a fixed number of
+    queries (completeness from the loaded row and an alert count annotation)."""
+    from django.db.models import Count
+
+    workloads = (
+        workload_selectors.visible_workloads(user)
+        .select_related(
+            "interface_document__owner_team",
+            "interface_document__sre_contact",
+            "interface_document__signed_off_by",
+        )
+        .annotate(alert_count=Count("interface_document__alerts"))
+        .order_by("tenant__slug", "name")
+    )
+    rows = []
+    for workload in workloads:
+        document = getattr(workload, "interface_document", None)
+        missing = _missing_without_alert_query(document, workload)
+        rows.append({"workload": workload, "document": document, "missing": missing})
+    return rows
+
+
+def _missing_without_alert_query(document, workload) -> list[str]:
+    if document is None:
+        return missing_fields(None, workload.template)
+    missing = missing_fields_of_row(document, workload.template)
+    if not workload.alert_count:
+        missing.append("at least one alert")
+    return missing

@@ -6,6 +6,7 @@ from . import views
 
 app_name = "contracts"
 urlpatterns = [
+    path("", views.document_list, name="list"),
     path("oncall/", views.oncall_directory, name="oncall"),
     path("oncall/<int:pk>/", views.oncall_edit, name="oncall_edit"),
     path("alertmanager/", views.alertmanager, name="alertmanager"),

@@ -75,6 +75,19 @@ _TEAM_FIELDS = {"owner_team", "platform_contact", "sre_contact", "manual_owner"}
 
 
 @login_required
+def document_list(request):
+    """Every interface document the user can see, with what it lacks and its sign-off."""
+    return render(
+        request,
+        "contracts/list.html",
+        {
+            "rows": selectors.document_index(request.user),
+            "can_route": roles.is_sre(request.user) or roles.is_platform_admin(request.user),
+        },
+    )
+
+
+@login_required
 def document(request, slug, name):
     workload = workload_selectors.workload_for_user(request.user, slug=slug, name=name)
     return render(request, "contracts/document.html", _document_context(request, workload))

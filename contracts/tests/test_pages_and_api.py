@@ -206,3 +206,36 @@ def test_malformed_patches_are_400_problems_not_500(workload, teams, body):
     response = api(sre(username="sam")).patch(doc_url(workload), body, format="json")
     assert response.status_code == 400, response.content
     assert response["Content-Type"] == "application/problem+json"
+
+
+def test_document_index_shows_every_visible_document_in_constant_queries(
+    client, workload, member, teams
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from workloads.tests.factories import RevisionFactory, WorkloadFactory
+
+    services.update_section(
+        workload=workload, section="ownership", values={"owner_team": "search-ml"}, actor=member
+    )
+    oncall = sre(username="sam")
+    client.force_login(oncall)
+    counts = []
+    for extra in (1, 6):
+        for i in range(extra):
+            other = WorkloadFactory(tenant=workload.tenant, name=f"x{extra}-{i}")
+            RevisionFactory(workload=other, number=1)
+        with CaptureQueriesContext(connection) as queries:
+            page = client.get(reverse("contracts:list")).content.decode()
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts
+    assert "ranker</a>" in page and "x6-5</a>" in page
+    assert "platform contact, SRE contact" in page
+
+
+def test_document_index_hides_other_tenants_workloads(client, workload):
+    outsider = UserFactory(username="eve")
+    outsider.save()
+    client.force_login(outsider)
+    assert "ranker" not in client.get(reverse("contracts:list")).content.decode()
