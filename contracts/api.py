@@ -129,12 +129,25 @@ class OnCallTeamUpdate(OnCallTeamSerializer):
 @extend_schema(
     methods=["POST"], request=OnCallTeamSerializer, responses={201: OnCallTeamSerializer}
 )
+def _sees_pager_urls(user) -> bool:
+    return roles.is_sre(user) or roles.is_platform_admin(user)
+
+
+def _team_data(request, data: dict) -> dict:
+    """Pager URLs (often carrying an integration key) only for SREs and platform admins."""
+    if not _sees_pager_urls(request.user):
+        data = dict(data)
+        data.pop("pager_url", None)
+    return data
+
+
 @api_view(["GET", "POST"])
 def oncall_collection(request):
     if request.method == "GET":
         paginator = LimitOffsetPagination()
         page = paginator.paginate_queryset(OnCallTeam.objects.order_by("name"), request)
-        return paginator.get_paginated_response(OnCallTeamSerializer(page, many=True).data)
+        rows = [_team_data(request, row) for row in OnCallTeamSerializer(page, many=True).data]
+        return paginator.get_paginated_response(rows)
     if not roles.is_sre(request.user):
         raise PermissionDenied
     data = OnCallTeamSerializer(data=request.data)
@@ -151,7 +164,7 @@ def oncall_collection(request):
 def oncall_item(request, pk: int):
     team = get_object_or_404(OnCallTeam, pk=pk)
     if request.method == "GET":
-        return Response(OnCallTeamSerializer(team).data)
+        return Response(_team_data(request, OnCallTeamSerializer(team).data))
     if not roles.is_sre(request.user):
         raise PermissionDenied
     with _context(request):

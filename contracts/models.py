@@ -50,7 +50,9 @@ class OnCallTeam(models.Model):
 
     @property
     def contact(self) -> str:
-        return ", ".join(x for x in (self.pager_url, self.email, self.chat_channel) if x)
+        """How people reach the team. The pager URL is left out: it is Alertmanager's, and
+        such URLs often carry an integration key."""
+        return ", ".join(x for x in (self.email, self.chat_channel) if x)
 
 
 class Signal(models.TextChoices):

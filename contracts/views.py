@@ -164,6 +164,7 @@ def oncall_directory(request):
             "teams": OnCallTeam.objects.order_by("name"),
             "form": form,
             "can_edit": roles.is_sre(request.user),
+            "can_see_pager": roles.is_sre(request.user) or roles.is_platform_admin(request.user),
         },
         status=400 if form.errors else 200,
     )

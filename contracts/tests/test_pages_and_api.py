@@ -239,3 +239,18 @@ def test_document_index_hides_other_tenants_workloads(client, workload):
     outsider.save()
     client.force_login(outsider)
     assert "ranker" not in client.get(reverse("contracts:list")).content.decode()
+
+
+def test_pager_urls_are_shown_only_to_sres_and_platform_admins(client, workload, member):
+    team = OnCallTeam.objects.create(
+        name="sre-core", display_name="SRE", pager_url="https://pager.example.com/key-123"
+    )
+    assert "pager_url" not in api(member).get(f"/api/v1/oncall/{team.pk}/").json()
+    assert api(sre(username="sam")).get(f"/api/v1/oncall/{team.pk}/").json()["pager_url"]
+    client.force_login(member)
+    assert "key-123" not in client.get(reverse("contracts:oncall")).content.decode()
+    services.update_section(
+        workload=workload, section="oncall", values={"sre_contact": "sre-core"}, actor=sre()
+    )
+    markdown = api(member).get(f"/api/v1/workloads/{workload.pk}/interface-document.md")
+    assert "key-123" not in markdown.content.decode()
