@@ -4,6 +4,8 @@ Same rules as the web: members see only their tenants (404 otherwise), decisions
 platform admins (403 for others who can see the object). Writes record the actor in the audit.
 """
 
+from decimal import Decimal
+
 import pghistory
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
@@ -210,7 +212,11 @@ class GpuProfileInput(serializers.Serializer):
         error_messages={"invalid": "Use an extended resource name, e.g. nvidia.com/gpu."},
     )
     gpu_fraction = serializers.DecimalField(
-        max_digits=5, decimal_places=4, min_value=0.0001, max_value=1, required=False
+        max_digits=5,
+        decimal_places=4,
+        min_value=Decimal("0.0001"),
+        max_value=Decimal("1"),
+        required=False,
     )
     replicas = StrictIntegerField(min_value=1, max_value=64, required=False)
     memory_gb = StrictIntegerField(min_value=0, max_value=4096, required=False)
