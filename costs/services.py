@@ -183,6 +183,17 @@ _UPSERT_SQL = (
 )
 
 
+_DELETE_VANISHED_SQL = """
+DELETE FROM costs_hourlyusage h
+WHERE h.cluster_id = %(cluster)s AND h.hour >= %(start)s AND h.hour < %(end)s
+  AND h.source = 'prometheus'
+  AND NOT EXISTS (
+    SELECT 1 FROM costs_pull_stage s
+    WHERE s.namespace = h.namespace AND s.workload = h.workload
+      AND s.resource_name = h.resource_name AND s.hour = h.hour)
+"""
+
+
 def _store_window(cluster, rows, catalog, w_start, w_end, *, resuming: bool, queries: int) -> int:
     """Upsert the window's rows (COPY into a temporary table, then one INSERT ... ON CONFLICT
     DO UPDATE), rebuild its days, advance the pull status: one transaction."""
@@ -205,6 +216,10 @@ def _store_window(cluster, rows, catalog, w_start, w_end, *, resuming: bool, que
                         )
                     )  # fmt: skip
             cursor.execute(_UPSERT_SQL)
+            # level-based: a series Prometheus no longer has for these hours is no longer stored
+            cursor.execute(
+                _DELETE_VANISHED_SQL, {"cluster": cluster.pk, "start": w_start, "end": w_end}
+            )
         rebuild_daily(cluster_id=cluster.pk, start=w_start, end=w_end)
         now = timezone.now()
         if status.pulled_until is None and resuming:
@@ -234,6 +249,11 @@ def _record_failure(cluster_id: int, exc: Exception) -> None:
         status.save()
 
 
+_DAILY_DELETE_SQL = """
+DELETE FROM costs_dailyusage
+WHERE cluster_id = %(cluster)s AND day >= %(first_day)s AND day < %(end_day)s
+"""
+
 _DAILY_SQL = """
 INSERT INTO costs_dailyusage (
     cluster_id, namespace, workload, resource_name, day, tenant_id, environment_id, profile_id,
@@ -262,11 +282,20 @@ def rebuild_daily(*, cluster_id: int | None, start: datetime, end: datetime) -> 
     day_start = datetime.combine(start.astimezone(UTC).date(), datetime.min.time(), tzinfo=UTC)
     last = (end - timedelta(microseconds=1)).astimezone(UTC).date()
     day_end = datetime.combine(last + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
-    sql = _DAILY_SQL
-    params = {"cluster": cluster_id, "start": day_start, "end": day_end}
+    sql, delete = _DAILY_SQL, _DAILY_DELETE_SQL
+    params = {
+        "cluster": cluster_id,
+        "start": day_start,
+        "end": day_end,
+        "first_day": day_start.date(),
+        "end_day": day_end.date(),
+    }
     if cluster_id is None:
         sql = sql.replace("cluster_id = %(cluster)s AND ", "")
-    with connection.cursor() as cursor:
+        delete = delete.replace("cluster_id = %(cluster)s AND ", "")
+    with transaction.atomic(), connection.cursor() as cursor:
+        # every daily row of these days is derived from hourly rows: delete, then sum again
+        cursor.execute(delete, params)
         cursor.execute(sql, params)
 
 

@@ -235,3 +235,22 @@ def test_training_runs_are_counted_per_job_and_priced_per_run(world, prometheus,
     assert Decimal(rows["finetune"]["cost_per_run"]) == pytest.approx(
         Decimal(rows["finetune"]["cost_allocated"]) / 3, abs=Decimal("0.01")
     )
+
+
+def test_repull_removes_rows_prometheus_no_longer_has(world, prometheus):
+    cluster, *_ = world(prometheus.url)
+    _pull_all(cluster)
+    stale = HourlyUsage.objects.filter(namespace="alpha-prod").first()
+    HourlyUsage.objects.create(
+        cluster=cluster, namespace="ghost-dev", resource_name="nvidia.com/gpu", hour=stale.hour,
+        unit_hours=5, gpu_hours=5,
+    )  # fmt: skip
+    services.rebuild_daily(
+        cluster_id=cluster.pk, start=stale.hour, end=stale.hour + timedelta(hours=1)
+    )
+    assert DailyUsage.objects.filter(namespace="ghost-dev").exists()
+
+    _pull_all(cluster)
+
+    assert not HourlyUsage.objects.filter(namespace="ghost-dev").exists()
+    assert not DailyUsage.objects.filter(namespace="ghost-dev").exists()
