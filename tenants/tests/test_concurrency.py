@@ -9,8 +9,8 @@ from django.db import connection, transaction
 from clusters.tests.factories import ClusterCapacityFactory, ClusterFactory
 from portal.domain_errors import ConflictError, DomainError
 from tenants import services
-from tenants.models import QuotaGrant, QuotaRequest
-from tenants.tests.factories import QuotaRequestFactory, platform_admin
+from tenants.models import QuotaGrant, QuotaRequest, Tenant
+from tenants.tests.factories import QuotaRequestFactory, TenantFactory, platform_admin
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -102,3 +102,21 @@ def test_two_burst_only_approvals_for_one_environment_and_profile_leave_one_live
     assert all(isinstance(o, QuotaGrant) for o in outcomes), outcomes
     live = QuotaGrant.objects.filter(environment=first.environment, revoked_at__isnull=True)
     assert live.count() == 1
+
+
+def test_two_admins_approving_one_tenant_at_once_exactly_one_wins():
+    tenant = TenantFactory(status=Tenant.Status.PENDING)
+    alice, bob = platform_admin(username="alice"), platform_admin(username="bob")
+
+    outcomes = race(
+        [
+            lambda: services.approve_tenant(actor=alice, tenant=tenant),
+            lambda: services.approve_tenant(actor=bob, tenant=tenant),
+        ]
+    )
+
+    assert sum(isinstance(o, Tenant) for o in outcomes) == 1, outcomes
+    conflict = next(o for o in outcomes if isinstance(o, ConflictError))
+    tenant.refresh_from_db()
+    assert f"already approved by {tenant.decided_by.username}" in str(conflict)
+    assert tenant.desired_generation == 1
