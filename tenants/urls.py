@@ -9,6 +9,7 @@ urlpatterns = [
     path("", views.tenant_list, name="list"),
     path("new/", views.onboard, name="onboard"),
     path("new/validate/<slug:field>/", views.onboard_validate, name="onboard_validate"),
+    path("new/capacity/", views.onboard_capacity, name="onboard_capacity"),
     path("approvals/", views.approvals, name="approvals"),
     path(
         "quota-requests/<int:pk>/approve/",

@@ -11,6 +11,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from clusters.models import Cluster
 from portal import roles
 from portal.domain_errors import DomainError
 
@@ -89,6 +90,20 @@ def onboard_validate(request, field: str):
         "tenants/_field_errors.html",
         {"field_name": field, "errors": form.errors.get(field, [])},
     )
+
+
+@login_required
+@require_GET
+def onboard_capacity(request):
+    """Free guaranteed capacity of the initial quota's profile on the picked cluster (htmx)."""
+    cluster_id, profile_id = request.GET.get("cluster", ""), request.GET.get("quota_profile", "")
+    capacity = None
+    if cluster_id.isdigit() and profile_id.isdigit():
+        cluster = Cluster.objects.filter(pk=cluster_id, is_active=True).first()
+        profile = GpuProfile.objects.filter(pk=profile_id, is_active=True).first()
+        if cluster and profile:
+            capacity = selectors.free_capacity(cluster=cluster, profile=profile)
+    return render(request, "tenants/_capacity.html", {"capacity": capacity})
 
 
 @login_required

@@ -239,3 +239,15 @@ def test_quota_form_preselects_the_first_environment(client):
     client.force_login(MembershipFactory(tenant=env.tenant).user)
     form = client.get(reverse("tenants:request_quota", args=[env.tenant.slug])).context["form"]
     assert form["environment"].value() == env.pk
+
+
+def test_onboarding_form_shows_free_capacity_of_the_initial_quota_profile(client):
+    cluster = ClusterFactory(name="eu-1")
+    ClusterCapacityFactory(cluster=cluster, allocatable=8)
+    client.force_login(UserFactory())
+    response = client.get(
+        reverse("tenants:onboard_capacity"),
+        {"cluster": cluster.pk, "quota_profile": GpuProfileFactory().pk},
+        **HTMX,
+    )
+    assert "<strong>8</strong> of 8 units free" in response.content.decode()
