@@ -12,7 +12,12 @@
 
   function draw(id, config) {
     var canvas = document.getElementById(id);
-    if (canvas) new Chart(canvas, config);
+    if (!canvas) return;
+    // inside a sized .chart box, fill it; anywhere else keep Chart.js's aspect ratio (an
+    // unsized responsive chart would grow forever)
+    var sized = canvas.parentElement && canvas.parentElement.classList.contains("chart");
+    config.options = Object.assign({ maintainAspectRatio: !sized }, config.options || {});
+    new Chart(canvas, config);
   }
 
   function series(label, values, color, extra) {
