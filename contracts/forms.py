@@ -132,6 +132,10 @@ def section_initial(section: str, document) -> dict:
 
 
 class OnCallTeamForm(forms.ModelForm):
+    pager_url = forms.URLField(
+        required=False, assume_scheme="https", help_text="Webhook that pages the rotation"
+    )
+
     class Meta:
         model = OnCallTeam
         fields = [
