@@ -29,6 +29,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
+# Generous: CI shares two cores with Prometheus, Celery workers and a second xdist worker.
+TIMEOUT_MS = 20_000
 PASSWORD = "pw-for-tests-1"  # tenants.tests.factories.UserFactory's password
 SCREENSHOTS = Path(
     os.environ.get("PORTAL_SCREENSHOTS", Path(tempfile.gettempdir()) / "gpu-portal-screenshots")
@@ -55,7 +57,7 @@ def browser_page(chromium, live_server, transactional_db):
     context = chromium.new_context(
         base_url=live_server.url, viewport={"width": 1280, "height": 900}
     )
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -73,7 +75,7 @@ def new_page(chromium, live_server, transactional_db):
         context = chromium.new_context(
             base_url=live_server.url, viewport={"width": 1280, "height": 900}
         )
-        context.set_default_timeout(10_000)
+        context.set_default_timeout(TIMEOUT_MS)
         contexts.append(context)
         return context.new_page()
 
