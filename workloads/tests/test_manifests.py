@@ -193,3 +193,24 @@ def test_the_sync_engine_discovers_the_workload_provider(tenant, envs, profiles)
     ]
     assert {o.manifest["kind"] for o in objects} >= {"Deployment", "Service", "ScaledObject"}
     assert {o.cluster_id for o in objects} == {envs["dev"].cluster_id}
+
+
+def test_the_validation_harness_rejects_unknown_fields(tenant, envs, profiles):
+    """Strict for built-in kinds and CRDs alike, so the tests above can fail."""
+    import jsonschema
+    from kubernetes_validate import ValidationError
+
+    dep = deploy(
+        tenant,
+        envs["dev"],
+        profiles["dedicated"],
+        Template.INFERENCE,
+        WorkloadRevision.ScalingMetric.QUEUE_DEPTH,
+    )
+    objects = by_kind(render_deployment(dep))
+    objects["Deployment"]["spec"]["replica"] = 2
+    with pytest.raises(ValidationError):
+        validate_object(objects["Deployment"])
+    objects["ScaledObject"]["spec"]["minReplicas"] = 1
+    with pytest.raises(jsonschema.ValidationError):
+        validate_object(objects["ScaledObject"])
