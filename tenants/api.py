@@ -128,7 +128,7 @@ class MemberOutput(serializers.Serializer):
 
 
 class TenantDetailOutput(TenantOutput):
-    environments = EnvironmentOutput(many=True)
+    environments = EnvironmentOutput(many=True, source="environment_list")
     grants = GrantOutput(many=True)
     requests = QuotaRequestOutput(many=True)
     members = MemberOutput(many=True)
@@ -269,9 +269,7 @@ def _tenant_detail(tenant: Tenant) -> dict:
     tenant.requests = overview["requests"]
     tenant.members = overview["members"]
     tenant.environment_list = overview["environments"]
-    data = TenantDetailOutput(tenant).data
-    data["environments"] = EnvironmentOutput(overview["environments"], many=True).data
-    return data
+    return TenantDetailOutput(tenant).data
 
 
 @extend_schema(responses=TenantDetailOutput)

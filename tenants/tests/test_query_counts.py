@@ -57,7 +57,16 @@ def grown(client):
 
 @pytest.mark.parametrize(
     "url",
-    ["/tenants/", "/tenants/approvals/", "/tenants/t-0/", "/audit/", "/", "/api/v1/tenants/"],
+    [
+        "/tenants/",
+        "/tenants/approvals/",
+        "/tenants/t-0/",
+        "/audit/",
+        "/",
+        "/api/v1/tenants/",
+        "/api/v1/tenants/t-0/",
+        "/api/v1/quota-requests/",
+    ],
 )
 def test_page_query_count_does_not_grow_with_tenants(grown, url):
     small, large = grown(lambda: url)
