@@ -38,4 +38,5 @@ vendor:
 
 # Embedded PostgreSQL/Redis data, GitOps demo repos and the beat schedule live here.
 clean-devdata:
+	@if [ -x $(PY) ]; then $(PY) scripts/devservices.py --stop; fi
 	rm -rf .devdata

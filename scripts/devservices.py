@@ -98,12 +98,15 @@ class Services:
     redis_url: str = ""
     # (description, pid, stop signal) of everything this script started, in start order
     started: list[tuple[str, int, int]] = field(default_factory=list)
+    pidfiles: list[Path] = field(default_factory=list)
 
     def stop(self) -> None:
         for what, pid, sig in reversed(self.started):
             log(f"stopping {what} (pid {pid})")
             stop_pid(pid, sig)
         self.started.clear()
+        for pidfile in self.pidfiles:
+            pidfile.unlink(missing_ok=True)
 
 
 # ---------------------------------------------------------------- PostgreSQL
@@ -240,6 +243,8 @@ def start_embedded_redis(datadir: Path) -> tuple[str, subprocess.Popen]:
         start_new_session=True,  # Ctrl-C goes to the command; we stop Redis ourselves, last
     )
     wait_for_port(port, proc, "embedded Redis")
+    # so that `--stop` finds it if this script is killed before it can stop Redis itself
+    (redis_dir / f"server-{proc.pid}.pid").write_text(str(proc.pid))
     return f"redis://127.0.0.1:{port}/0", proc
 
 
@@ -276,6 +281,7 @@ def provide(datadir: Path, force_embedded: bool) -> Services:
         else:
             url, proc = start_embedded_redis(datadir)
             services.started.append(("embedded Redis", proc.pid, signal.SIGTERM))
+            services.pidfiles.append(datadir.resolve() / "redis" / f"server-{proc.pid}.pid")
             services.redis_url = url
             log(f"Redis: embedded, pid {proc.pid}, {url}")
     except BaseException:
@@ -303,16 +309,42 @@ def run(command: list[str], services: Services) -> int:
             continue
 
 
+def stop_leftovers(datadir: Path) -> int:
+    """Stop servers whose devservices was killed (SIGKILL, closed terminal) before it could."""
+    for pidfile in sorted((datadir / "redis").glob("server-*.pid")):
+        pid = int(pidfile.read_text())
+        cmdline = Path(f"/proc/{pid}/cmdline")
+        if alive(pid) and cmdline.exists() and b"redis-server" in cmdline.read_bytes():
+            log(f"stopping embedded Redis (pid {pid})")
+            stop_pid(pid, signal.SIGTERM)
+        pidfile.unlink(missing_ok=True)
+    try:
+        pid = int((datadir / "postgres" / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0
+    if alive(pid):
+        log(f"stopping embedded PostgreSQL (pid {pid})")
+        stop_pid(pid, signal.SIGINT)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--embedded", action="store_true", help="always start embedded services")
+    parser.add_argument(
+        "--stop",
+        action="store_true",
+        help="stop embedded servers left running in the data directory, then exit",
+    )
     parser.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND [ARGS...]")
     args = parser.parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    datadir = Path(os.environ.get("PORTAL_DEVDATA", ROOT / ".devdata"))
+    if args.stop:
+        return stop_leftovers(datadir)
     if not command:
         parser.error("give a command after --")
     force = args.embedded or os.environ.get("PORTAL_EMBEDDED_SERVICES", "") in {"1", "true"}
-    datadir = Path(os.environ.get("PORTAL_DEVDATA", ROOT / ".devdata"))
     datadir.mkdir(parents=True, exist_ok=True)
     services = provide(datadir, force)
     try:

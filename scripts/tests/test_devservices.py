@@ -3,6 +3,7 @@ it starts for the command and stops afterwards. Runs the script as a real subpro
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -114,3 +115,30 @@ def test_a_second_run_shares_the_running_embedded_postgres_and_leaves_it_running
         first.terminate()
         first.wait(30)
     assert not alive(postgres_pid)
+
+
+@pytest.mark.e2e
+def test_stop_ends_servers_left_behind_by_a_killed_run(tmp_path):
+    env = {**os.environ, "PORTAL_DEVDATA": str(tmp_path / "devdata")}
+    killed = subprocess.Popen(
+        [sys.executable, "scripts/devservices.py", "--embedded", "--", "sleep", "60"],
+        cwd=ROOT,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    started = ""
+    while "Redis: embedded" not in started:
+        started += killed.stderr.readline()
+    pids = started_pids(started)
+    killed.kill()  # no chance to clean up
+    killed.wait()
+    os.killpg(killed.pid, signal.SIGKILL)  # its `sleep` child
+    assert all(alive(pid) for pid in pids)
+
+    subprocess.run(
+        [sys.executable, "scripts/devservices.py", "--stop"], cwd=ROOT, env=env, check=True
+    )
+    assert not any(alive(pid) for pid in pids)
+    assert not list((tmp_path / "devdata" / "redis").glob("server-*.pid"))
