@@ -257,6 +257,7 @@ class PromotionRecord(models.Model):
     )
     to_revision = models.ForeignKey(WorkloadRevision, on_delete=models.PROTECT, related_name="+")
     gate_results = models.JSONField(default=list)
+    blocked = models.BooleanField(default=False, help_text="A gate refused; nothing changed")
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -395,30 +395,46 @@ def promote(*, workload: Workload, environment_name: str, actor) -> PromotionRec
             )
         results = evaluate_gates(workload=workload, environment=env, revision=revision, lock=True)
         failed = [r for r in results if not r.passed]
-        if failed:
-            raise DomainError(
-                "Promotion to {} blocked: {}".format(
-                    env.name, "; ".join(f"gate {r.name} failed: {r.reason}" for r in failed)
-                ),
-                field="environment",
-            )
         from_revision = dep.current_revision if dep else None
-        if dep is None:
-            dep = WorkloadEnvironment(workload=workload, environment=env)
-        dep.previous_revision = from_revision
-        dep.current_revision = revision
-        dep.canary_revision = None
-        dep.canary_percent = 0
-        dep.save()
-        record = PromotionRecord.objects.create(
+        if not failed:
+            record = _promote(workload, env, dep, from_revision, revision, results, actor)
+    if failed:
+        # the blocked attempt is recorded on its own (who tried what, and which gates said no)
+        PromotionRecord.objects.create(
             workload=workload,
             environment=env,
             from_revision=from_revision,
             to_revision=revision,
             gate_results=[r.as_dict() for r in results],
+            blocked=True,
             actor=actor,
         )
-        bump_desired_generation(workload.tenant_id)
+        raise DomainError(
+            "Promotion to {} blocked: {}".format(
+                env.name, "; ".join(f"gate {r.name} failed: {r.reason}" for r in failed)
+            ),
+            field="environment",
+        )
+    return record
+
+
+def _promote(workload, env, dep, from_revision, revision, results, actor) -> PromotionRecord:
+    if dep is None:
+        dep = WorkloadEnvironment(workload=workload, environment=env)
+    dep.previous_revision = from_revision
+    dep.current_revision = revision
+    dep.canary_revision = None
+    dep.canary_percent = 0
+    dep.save()
+    record = PromotionRecord.objects.create(
+        workload=workload,
+        environment=env,
+        from_revision=from_revision,
+        to_revision=revision,
+        gate_results=[r.as_dict() for r in results],
+        actor=actor,
+    )
+    bump_desired_generation(workload.tenant_id)
     return record
 
 

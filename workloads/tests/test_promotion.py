@@ -277,3 +277,14 @@ def test_names_that_collide_with_portal_objects_are_refused(tenant, member, prof
                 image="x/y:1",
                 profile=profiles["dedicated"],
             )
+
+
+def test_a_blocked_promotion_is_recorded_with_its_gate_results(workload, quota, member, envs):
+    services.promote(workload=workload, environment_name="dev", actor=member)
+    with pytest.raises(DomainError):
+        services.promote(workload=workload, environment_name="staging", actor=member)
+    record = PromotionRecord.objects.get(environment=envs["staging"])
+    assert record.blocked and record.actor == member
+    failed = [g["name"] for g in record.gate_results if not g["passed"]]
+    assert failed == ["interface-document-complete"]
+    assert not WorkloadEnvironment.objects.filter(environment=envs["staging"]).exists()
