@@ -215,6 +215,12 @@ def _store_window(cluster, rows, catalog, w_start, w_end, *, resuming: bool, que
                             r.fb_peak_mib, r.requests, r.runs, Source.PROMETHEUS.value,
                         )
                     )  # fmt: skip
+            # an index, so the vanished-rows anti-join stays a lookup per row even when the
+            # planner's statistics of the new hours are stale (they usually are)
+            cursor.execute(
+                "CREATE INDEX ON costs_pull_stage (hour, namespace, workload, resource_name)"
+            )
+            cursor.execute("ANALYZE costs_pull_stage")
             cursor.execute(_UPSERT_SQL)
             # level-based: a series Prometheus no longer has for these hours is no longer stored
             cursor.execute(
