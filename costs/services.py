@@ -244,7 +244,7 @@ def _store_window(cluster, rows, catalog, w_start, w_end, *, resuming: bool, que
 
 
 def _record_failure(cluster_id: int, exc: Exception) -> None:
-    with transaction.atomic():
+    with transaction.atomic(), pghistory.context(task="costs.pull_usage", cluster_id=cluster_id):
         status, _ = ClusterPullStatus.objects.select_for_update().get_or_create(
             cluster_id=cluster_id
         )
