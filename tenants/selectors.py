@@ -6,6 +6,7 @@ Every list here runs a constant number of queries, whatever the number of tenant
 from collections import defaultdict
 from dataclasses import dataclass
 
+import pghistory.models
 from django.db.models import Count, Prefetch, Q, Sum
 from django.http import Http404
 
@@ -49,6 +50,15 @@ def can_write_tenant(user, tenant: Tenant) -> bool:
     return membership_role(user, tenant) in (
         TenantMembership.Role.OWNER,
         TenantMembership.Role.MEMBER,
+    )
+
+
+def can_onboard(user) -> bool:
+    """ML teams (and admins on their behalf) onboard tenants; SRE and finance only read."""
+    if roles.is_platform_admin(user) or roles.ML_TEAM in roles.group_names(user):
+        return True
+    return getattr(user, "is_authenticated", False) and not (
+        roles.is_sre(user) or roles.is_finance(user)
     )
 
 
@@ -281,8 +291,7 @@ def tenant_overview(tenant: Tenant) -> dict:
 
 def tenant_history(tenant: Tenant, *, limit: int = 100) -> list:
     """Audit events of the tenant and every row that references it, newest first."""
-    import pghistory.models
-    from portal.audit_views import events_with_actors
+    from portal.audit_views import events_with_actors  # portal's views import this module
 
     events = pghistory.models.Events.objects.references(tenant).order_by("-pgh_created_at")
     return events_with_actors(events[:limit])

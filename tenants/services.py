@@ -24,7 +24,7 @@ from .models import (
     TenantMembership,
 )
 from .outbox import bump_desired_generation
-from .selectors import can_manage_members, can_write_tenant
+from .selectors import can_manage_members, can_onboard, can_write_tenant
 
 # Paths under /tenants/ that a tenant slug would shadow.
 RESERVED_SLUGS = frozenset({"new", "approvals", "quota-requests", "capacity"})
@@ -91,6 +91,8 @@ def onboard_tenant(
     initial_quota: dict | None = None,
 ) -> Tenant:
     """Create a pending tenant, its environments, the actor's ownership and the first request."""
+    if not can_onboard(actor):
+        raise PermissionDenied("SRE and finance read tenants; an ML team member onboards one.")
     envs = list(dict.fromkeys(environments or []))
     if not envs:
         raise DomainError("Pick at least one environment.", field="environments")

@@ -40,12 +40,19 @@ def tenant_list(request):
     return render(
         request,
         "tenants/list.html",
-        {"tenants": tenants, "status": status, "statuses": Tenant.Status.choices},
+        {
+            "tenants": tenants,
+            "status": status,
+            "statuses": Tenant.Status.choices,
+            "can_onboard": selectors.can_onboard(request.user),
+        },
     )
 
 
 @login_required
 def onboard(request):
+    if not selectors.can_onboard(request.user):
+        raise PermissionDenied
     if request.method == "POST":
         form = OnboardingForm(request.POST)
         if form.is_valid():

@@ -171,3 +171,20 @@ def test_django_admin_is_for_superusers_only(client):
     assert client.get("/admin/").status_code == 302
     client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
     assert client.get("/admin/tenants/tenant/").status_code == 200
+
+
+@pytest.mark.parametrize("make_user", [sre, finance], ids=["sre", "finance"])
+def test_sre_and_finance_cannot_onboard_tenants(make_user):
+    from clusters.tests.factories import ClusterFactory
+
+    user = make_user()
+    web = Client()
+    web.force_login(user)
+    assert web.get("/tenants/new/").status_code == 403
+    api = APIClient()
+    api.force_authenticate(user)
+    body = {"name": "N", "slug": "sneaky", "team": "T", "cost_center": "CC-1",
+            "contact_email": "a@example.com", "environments": ["dev"],
+            "cluster": ClusterFactory().name}  # fmt: skip
+    assert api.post("/api/v1/tenants/", body, format="json").status_code == 403
+    assert not Tenant.objects.filter(slug="sneaky").exists()
