@@ -64,7 +64,7 @@ class Overview:
 def tenants_overview(*, start: date, end: date, tenants) -> Overview:
     """Every given tenant's cost for [start, end] plus its month-end forecast: 4 queries."""
     prices = pricing()
-    tenant_list = list(tenants.order_by("slug"))
+    tenant_list = list(tenants.order_by("slug").only("id", "slug", "name", "cost_center"))
     month_start, _ = forecast.month_bounds(end)
     trail_start, _ = forecast.trailing_window(end)
     tables = cost_tables(
