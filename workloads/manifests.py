@@ -4,10 +4,10 @@ batch CronJob), registered with the sync engine."""
 
 import math
 
-from clusters import registry
 from clusters.registry import (
     ENVIRONMENT_LABEL,
     LABEL_PREFIX,
+    LOCAL_QUEUE_NAME,
     MANAGED_BY,
     MANAGED_BY_LABEL,
     TENANT_LABEL,
@@ -37,7 +37,7 @@ REQUESTS_METRIC = "inference_requests_total"
 def local_queue_name(namespace: str) -> str:
     """The Kueue LocalQueue every tenant namespace gets (rendered by tenants/manifests.py under
     the name clusters.registry.LOCAL_QUEUE_NAME)."""
-    return getattr(registry, "LOCAL_QUEUE_NAME", "default")
+    return LOCAL_QUEUE_NAME
 
 
 def pod_regex(workload_name: str) -> str:
