@@ -48,7 +48,8 @@ def events_with_actors(events) -> list:
         context = e.pgh_context or {}
         e.actor = names.get(context.get("user"), "")
         e.url = context.get("url", "")
-        e.model_label = e.pgh_obj_model
+        data = e.pgh_data or {}
+        e.object_label = data.get("slug") or data.get("namespace") or data.get("name") or ""
         e.changes = _changes(e)
     return events
 
@@ -159,7 +160,7 @@ def audit_csv(request):
 
     def rows():
         yield writer.writerow(
-            ["time", "actor", "url", "model", "object_id", "action", "changes", "data"]
+            ["time", "actor", "url", "model", "object_id", "object", "action", "changes", "data"]
         )
         chunk = []
         for event in events:
@@ -174,15 +175,21 @@ def audit_csv(request):
     return response
 
 
+def _cell(value: str) -> str:
+    """Keep spreadsheets from reading a cell as a formula (CSV injection)."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
+
+
 def _csv_rows(writer, chunk):
     for e in events_with_actors(chunk):
         yield writer.writerow(
             [
                 e.pgh_created_at.isoformat(),
-                e.actor,
-                e.url,
+                _cell(e.actor),
+                _cell(e.url),
                 e.pgh_obj_model,
                 e.pgh_obj_id,
+                _cell(str(e.object_label)),
                 e.pgh_label,
                 json.dumps(e.pgh_diff or {}, sort_keys=True, default=str),
                 json.dumps(e.pgh_data or {}, sort_keys=True, default=str),

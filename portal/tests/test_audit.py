@@ -128,3 +128,18 @@ def test_tenant_page_shows_its_timeline_including_related_rows(client):
     assert {"tenants.Tenant", "tenants.Environment", "tenants.QuotaRequest"} <= {
         e.pgh_obj_model for e in history
     }
+
+
+def test_audit_csv_cells_cannot_start_a_spreadsheet_formula(client):
+    attacker = UserFactory(username="=cmd")
+    client.force_login(attacker)
+    client.post(
+        "/tenants/new/",
+        {"name": "N", "slug": "formula", "team": "T", "cost_center": "CC-1",
+         "environments": ["dev"], "contact_email": "a@example.com", "tier": "small",
+         "cluster": ClusterFactory().pk},
+    )  # fmt: skip
+    client.force_login(platform_admin())
+    response = client.get("/audit/export.csv", {"tenant": "formula"})
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows and {r["actor"] for r in rows} == {"'=cmd"}
