@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Protocol
 
-from .registry import MANAGED_BY, MANAGED_BY_LABEL, TENANT_LABEL
+from .registry import MANAGED_BY, MANAGED_BY_LABEL, RECREATE_ANNOTATION, TENANT_LABEL
 
 
 class BackendError(Exception):
@@ -65,6 +65,13 @@ class Backend(Protocol):
 def object_key(manifest: dict) -> list[str]:
     meta = manifest.get("metadata") or {}
     return [manifest["apiVersion"], manifest["kind"], meta.get("namespace", ""), meta["name"]]
+
+
+def runs_once(manifest: dict) -> bool:
+    """True for objects the cluster deletes itself once done (a finished Job past its TTL):
+    re-creating one after it is gone would run a training again."""
+    annotations = (manifest.get("metadata") or {}).get("annotations") or {}
+    return annotations.get(RECREATE_ANNOTATION) == "false"
 
 
 def tenant_selector(tenant_slug: str) -> str:

@@ -29,6 +29,7 @@ from .backends import (
     apply_order,
     is_subset,
     object_key,
+    runs_once,
     tenant_selector,
 )
 from .registry import FIELD_MANAGER, LABEL_PREFIX, MANAGED_BY, MANAGED_BY_LABEL
@@ -233,8 +234,18 @@ class KubeBackend:
         live = self.live_objects(tenant_slug, manifests, previous_keys)
         outcomes: list[ObjectOutcome] = []
         failed = False
+        applied_before = {tuple(k) for k in previous_keys}
         for manifest in sorted(manifests, key=apply_order):
             key = tuple(object_key(manifest))
+            if key not in live and key in applied_before and runs_once(manifest):
+                outcomes.append(
+                    ObjectOutcome(
+                        *key,
+                        action="unchanged",
+                        message="finished and removed by the cluster; not recreated",
+                    )
+                )
+                continue
             try:
                 applied = self._apply_one(manifest)
             except PermanentError as exc:
@@ -278,6 +289,8 @@ class KubeBackend:
         for manifest in manifests:
             key = tuple(object_key(manifest))
             current = live.get(key)
+            if current is None and runs_once(manifest):
+                continue  # removed by the cluster when it finished: not drift
             if current is None:
                 drift.append(ObjectOutcome(*key, action="drifted", message="missing"))
             elif not is_subset(

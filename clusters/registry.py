@@ -35,6 +35,9 @@ COST_CENTER_LABEL = LABEL_PREFIX + "cost-center"
 WORKLOAD_LABEL = LABEL_PREFIX + "workload"
 # The Kueue LocalQueue every tenant namespace gets (label workloads with kueue.x-k8s.io/queue-name).
 LOCAL_QUEUE_NAME = "default"
+# Set to "false" on objects the cluster removes once they are done (finished training Jobs with
+# ttlSecondsAfterFinished): applied once, never recreated by a resync or a drift repair.
+RECREATE_ANNOTATION = LABEL_PREFIX + "recreate-when-missing"
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from clusters.registry import (
     LOCAL_QUEUE_NAME,
     MANAGED_BY,
     MANAGED_BY_LABEL,
+    RECREATE_ANNOTATION,
     TENANT_LABEL,
     WORKLOAD_LABEL,
     DesiredObject,
@@ -21,7 +22,6 @@ from .models import Template, WorkloadEnvironment, WorkloadRevision
 TRACK_LABEL = LABEL_PREFIX + "track"
 REVISION_LABEL = LABEL_PREFIX + "revision"
 TEMPLATE_LABEL = LABEL_PREFIX + "template"
-RECREATE_ANNOTATION = LABEL_PREFIX + "recreate-when-missing"
 KUEUE_QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
 GPU_PRODUCT_LABEL = "nvidia.com/gpu.product"
 GPU_TAINT_KEY = "nvidia.com/gpu"
