@@ -180,6 +180,12 @@ _UPSERT_SQL = (
     f"SELECT {', '.join(_COLUMNS)} FROM costs_pull_stage "
     f"ON CONFLICT ({', '.join(_KEY)}) DO UPDATE SET "
     + ", ".join(f"{c} = EXCLUDED.{c}" for c in _COLUMNS if c not in _KEY)
+    # an unchanged row is not rewritten: a re-pull of the same hours writes nothing
+    + " WHERE ("
+    + ", ".join(f"costs_hourlyusage.{c}" for c in _COLUMNS if c not in _KEY)
+    + ") IS DISTINCT FROM ("
+    + ", ".join(f"EXCLUDED.{c}" for c in _COLUMNS if c not in _KEY)
+    + ")"
 )
 
 

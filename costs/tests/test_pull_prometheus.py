@@ -254,3 +254,21 @@ def test_repull_removes_rows_prometheus_no_longer_has(world, prometheus):
 
     assert not HourlyUsage.objects.filter(namespace="ghost-dev").exists()
     assert not DailyUsage.objects.filter(namespace="ghost-dev").exists()
+
+
+def test_pulling_unchanged_hours_again_rewrites_no_hourly_row(world, prometheus):
+    from django.db import connection
+
+    cluster, *_ = world(prometheus.url)
+    _pull_all(cluster)
+
+    def versions():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT id, ctid::text FROM costs_hourlyusage ORDER BY id")
+            return cursor.fetchall()
+
+    before = versions()
+
+    _pull_all(cluster)
+
+    assert versions() == before  # same tuples: an UPDATE would have moved them
