@@ -228,6 +228,11 @@ def measure_pull(cluster, day: datetime, namespaces: int, workdir: Path):
                 r.raise_for_status()
                 _ = r.content
             raw.append(time.perf_counter() - t)
+        from costs.models import DailyUsage
+
+        # the first pull inserts the day (as the hourly beat would); the next ones re-pull it
+        HourlyUsage.objects.filter(hour__gte=day, hour__lt=end).delete()
+        DailyUsage.objects.filter(day=day.date()).delete()
         pulls = []
         for _ in range(3):
             t = time.perf_counter()
@@ -240,8 +245,10 @@ def measure_pull(cluster, day: datetime, namespaces: int, workdir: Path):
         print(f"  {len(queries)} PromQL queries, {result.rows} rows upserted ({stored} stored)")
         print(f"  raw HTTP, same queries (floor): best {min(raw):.2f} s, median "
               f"{statistics.median(raw):.2f} s")  # fmt: skip
-        print(f"  pull_usage (queries + rollup + upsert + daily rebuild, one transaction): best "
-              f"{min(pulls):.2f} s, median {statistics.median(pulls):.2f} s")  # fmt: skip
+        print(f"  pull_usage, first pull (queries + rollup + COPY/upsert of new rows + daily "
+              f"rebuild, one transaction): {pulls[0]:.2f} s")  # fmt: skip
+        print(f"  pull_usage, re-pull of the same hours (nothing rewritten): best "
+              f"{min(pulls[1:]):.2f} s")  # fmt: skip
     finally:
         server.stop()
 
