@@ -51,25 +51,52 @@ def chromium():
         browser.close()
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test item so fixtures can tell that the test failed."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
+def _failed(request) -> bool:
+    report = getattr(request.node, "report_call", None)
+    return report is not None and report.failed
+
+
+def _save_failure(page, request, suffix: str = "") -> None:
+    """Screenshot and HTML of a failed journey, for CI logs that cannot show a browser."""
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
+    try:
+        path = screenshot(page, f"FAILED-{name}{suffix}")
+        path.with_suffix(".html").write_text(page.content())
+        print(f"\nfailed page {page.url}: screenshot {path}")
+    except Exception as exc:  # the page may be gone; the test failure is what matters
+        print(f"\ncould not save the failed page: {exc}")
+
+
 @pytest.fixture
-def browser_page(chromium, live_server, transactional_db):
+def browser_page(chromium, live_server, transactional_db, request):
     """A page in its own browser context (own cookies) with live_server as base URL."""
     context = chromium.new_context(
         base_url=live_server.url, viewport={"width": 1280, "height": 900}
     )
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.js_errors = errors
+    js_errors: list[str] = []
+    page.on("pageerror", lambda exc: js_errors.append(str(exc)))
     yield page
+    if _failed(request):
+        _save_failure(page, request)
     context.close()
+    assert not js_errors, f"JavaScript errors on the page: {js_errors}"
 
 
 @pytest.fixture
-def new_page(chromium, live_server, transactional_db):
+def new_page(chromium, live_server, transactional_db, request):
     """Factory for more pages, each in its own context: two users side by side."""
     contexts = []
+    js_errors: list[str] = []
 
     def make():
         context = chromium.new_context(
@@ -77,11 +104,17 @@ def new_page(chromium, live_server, transactional_db):
         )
         context.set_default_timeout(TIMEOUT_MS)
         contexts.append(context)
-        return context.new_page()
+        page = context.new_page()
+        page.on("pageerror", lambda exc: js_errors.append(str(exc)))
+        return page
 
     yield make
-    for context in contexts:
+    for n, context in enumerate(contexts, start=1):
+        if _failed(request):
+            for page in context.pages:
+                _save_failure(page, request, suffix=f"-page{n}")
         context.close()
+    assert not js_errors, f"JavaScript errors on the page: {js_errors}"
 
 
 def sign_in(page, username: str, password: str = PASSWORD) -> None:
