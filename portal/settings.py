@@ -1,7 +1,7 @@
 """Settings for gpu-portal, read from the environment (12-factor) with safe local defaults.
 
-Variables: DATABASE_URL, REDIS_URL, SECRET_KEY, PORTAL_ENCRYPTION_KEY, DEBUG, ALLOWED_HOSTS,
-PORTAL_GITOPS_REPO, PORTAL_CELERY_QUEUE. See docs/configuration.md.
+Main variables: DATABASE_URL, REDIS_URL, SECRET_KEY, PORTAL_ENCRYPTION_KEY, DEBUG, ALLOWED_HOSTS;
+every other tunable below is read from the environment too. See docs/configuration.md.
 """
 
 import os
@@ -165,6 +165,27 @@ PORTAL_CRD_DIR = Path(
     os.environ.get("PORTAL_CRD_DIR", BASE_DIR.parent / "shared" / "schemas" / "crds")
 )
 
+# Tunables with safe defaults; every one can be set from the environment (docs/configuration.md).
+PORTAL_KUBE_RETRIES = int(os.environ.get("PORTAL_KUBE_RETRIES", "5"))
+PORTAL_KUBE_TIMEOUT_SECONDS = float(os.environ.get("PORTAL_KUBE_TIMEOUT_SECONDS", "10"))
+PORTAL_SYNC_RETRY_SECONDS = float(os.environ.get("PORTAL_SYNC_RETRY_SECONDS", "5"))
+PORTAL_SYNC_MAX_RETRIES = int(os.environ.get("PORTAL_SYNC_MAX_RETRIES", "8"))
+PORTAL_FAILED_RETRY_SECONDS = float(os.environ.get("PORTAL_FAILED_RETRY_SECONDS", "900"))
+PORTAL_DRIFT_CHECK_SECONDS = float(os.environ.get("PORTAL_DRIFT_CHECK_SECONDS", "600"))
+PORTAL_CAPACITY_REFRESH_SECONDS = float(os.environ.get("PORTAL_CAPACITY_REFRESH_SECONDS", "300"))
+COSTS_PULL_DELAY_MINUTES = int(os.environ.get("COSTS_PULL_DELAY_MINUTES", "5"))
+COSTS_PULL_WINDOW_HOURS = int(os.environ.get("COSTS_PULL_WINDOW_HOURS", "24"))
+COSTS_PROMETHEUS_RETRIES = int(os.environ.get("COSTS_PROMETHEUS_RETRIES", "3"))
+COSTS_PROMETHEUS_BACKOFF = float(os.environ.get("COSTS_PROMETHEUS_BACKOFF", "0.5"))
+COSTS_PROMETHEUS_TIMEOUT = float(os.environ.get("COSTS_PROMETHEUS_TIMEOUT", "60"))
+COSTS_FORGOTTEN_JOB_DAYS = int(os.environ.get("COSTS_FORGOTTEN_JOB_DAYS", "3"))
+COSTS_HOURLY_RETENTION_DAYS = int(os.environ.get("COSTS_HOURLY_RETENTION_DAYS", "400"))
+COSTS_CURRENCY = os.environ.get("COSTS_CURRENCY", "USD")
+# Alertmanager receivers generated from the on-call directory.
+PORTAL_CHAT_WEBHOOK_URL = os.environ.get("PORTAL_CHAT_WEBHOOK_URL", "")
+PORTAL_ALERT_SMTP_SMARTHOST = os.environ.get("PORTAL_ALERT_SMTP_SMARTHOST", "localhost:25")
+PORTAL_ALERT_SMTP_FROM = os.environ.get("PORTAL_ALERT_SMTP_FROM", "alertmanager@gpu-portal")
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
@@ -185,6 +206,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SERVE_INCLUDE_SCHEMA": False,
+    "ENUM_NAME_OVERRIDES": {
+        "EnvironmentNameEnum": "tenants.models.EnvironmentName",
+        "TenantStatusEnum": "tenants.models.Tenant.Status",
+        "QuotaRequestStatusEnum": "tenants.models.QuotaRequest.Status",
+    },
 }
 
 

@@ -9,7 +9,7 @@ from rest_framework.decorators import api_view
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 
-from tenants.models import ENVIRONMENT_ORDER, GpuProfile
+from tenants.models import EnvironmentName, GpuProfile
 
 from . import selectors, services
 from .models import REVISION_SPEC_FIELDS, Template, WorkloadRevision
@@ -168,7 +168,7 @@ def workload_revisions(request, pk: int):
 
 
 class EnvironmentInput(serializers.Serializer):
-    environment = serializers.ChoiceField(choices=[e.value for e in ENVIRONMENT_ORDER])
+    environment = serializers.ChoiceField(choices=EnvironmentName.choices)
 
 
 class RollbackInput(EnvironmentInput):
