@@ -5,7 +5,7 @@ import os
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 # Shared fixtures: Kubernetes API emulator, real Celery worker (portal/testing/).
-pytest_plugins = ["portal.testing.conftest"]
+pytest_plugins = ["portal.testing.fixtures"]
 
 
 def pytest_configure(config):
