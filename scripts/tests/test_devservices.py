@@ -1,6 +1,7 @@
 """scripts/devservices.py: services from the environment, from 127.0.0.1, or embedded ones that
 it starts for the command and stops afterwards. Runs the script as a real subprocess."""
 
+import contextlib
 import json
 import os
 import signal
@@ -35,6 +36,17 @@ def run_devservices(tmp_path, *args, env=None):
     )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1]), done.stderr
+
+
+def read_until(proc: subprocess.Popen, marker: str) -> str:
+    """stderr of a running devservices up to the line with marker (fails if it exits first)."""
+    seen = ""
+    while marker not in seen:
+        line = proc.stderr.readline()
+        if not line:
+            raise AssertionError(f"devservices ended before {marker!r}:\n{seen}")
+        seen += line
+    return seen
 
 
 def started_pids(stderr: str) -> list[int]:
@@ -102,9 +114,7 @@ def test_a_second_run_shares_the_running_embedded_postgres_and_leaves_it_running
         text=True,
     )
     try:
-        started = ""
-        while "Redis: embedded" not in started:
-            started += first.stderr.readline()
+        started = read_until(first, "Redis: embedded")
         postgres_pid = started_pids(started)[0]
         shared, stderr = run_devservices(tmp_path, "--embedded")
         assert "already running" in stderr
@@ -128,17 +138,17 @@ def test_stop_ends_servers_left_behind_by_a_killed_run(tmp_path):
         text=True,
         start_new_session=True,
     )
-    started = ""
-    while "Redis: embedded" not in started:
-        started += killed.stderr.readline()
+    started = read_until(killed, "Redis: embedded")
     pids = started_pids(started)
     killed.kill()  # no chance to clean up
     killed.wait()
-    os.killpg(killed.pid, signal.SIGKILL)  # its `sleep` child
-    assert all(alive(pid) for pid in pids)
-
-    subprocess.run(
-        [sys.executable, "scripts/devservices.py", "--stop"], cwd=ROOT, env=env, check=True
-    )
+    with contextlib.suppress(ProcessLookupError):  # its `sleep`, if it got to start it
+        os.killpg(killed.pid, signal.SIGKILL)
+    try:
+        assert all(alive(pid) for pid in pids)
+    finally:
+        subprocess.run(
+            [sys.executable, "scripts/devservices.py", "--stop"], cwd=ROOT, env=env, check=True
+        )
     assert not any(alive(pid) for pid in pids)
     assert not list((tmp_path / "devdata" / "redis").glob("server-*.pid"))
