@@ -86,6 +86,13 @@ class CeleryWorker:
                 self.proc.wait()
         self.proc = None
 
+    def kill(self) -> None:
+        """SIGKILL, as the OOM killer or a lost node would: no chance to ack or clean up."""
+        if self.proc is not None and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        self.proc = None
+
     def log(self) -> str:
         return self.log_path.read_text() if self.log_path.exists() else ""
 
