@@ -79,6 +79,10 @@ def test_onboarding_with_inline_validation_then_inline_approval_makes_the_tenant
     request_row = admin_page.locator(f"#request-{tenant.quota_requests.get().pk}")
     request_row.get_by_role("button", name="Approve").click()
     request_row.locator(".badge.approved").wait_for()
+    # the capacity table below reloads itself after the decision: 8 capacity, 2 guaranteed, 6 free
+    admin_page.wait_for_function(
+        "document.querySelector('#capacity-table td.num:last-child')?.textContent.trim() === '6'"
+    )
     assert still_same_page(admin_page), "the approvals page reloaded"
     screenshot(admin_page, "approvals-after-approve")
 

@@ -35,14 +35,24 @@ def tracked_models() -> dict[str, type]:
     }
 
 
+def _is_user_field(field: str) -> bool:
+    """Columns that point at a user (decided_by_id, requested_by_id, user_id, ...)."""
+    return field.endswith("_by_id") or field == "user_id"
+
+
 def events_with_actors(events) -> list:
-    """Evaluate `events` and attach `actor` (username or "") in one more query."""
+    """Evaluate `events` and attach `actor` (username or "") in one more query; user columns in
+    the changes are shown as usernames (`decided_by: alice`), not ids."""
     events = list(events)
     ids = set()
     for e in events:
         user_id = (e.pgh_context or {}).get("user")
         if isinstance(user_id, int):
             ids.add(user_id)
+        e.changes = _changes(e)
+        for field, before, after in e.changes:
+            if _is_user_field(field):
+                ids.update(v for v in (before, after) if isinstance(v, int))
     names = dict(get_user_model().objects.filter(pk__in=ids).values_list("pk", "username"))
     for e in events:
         context = e.pgh_context or {}
@@ -50,7 +60,12 @@ def events_with_actors(events) -> list:
         e.url = context.get("url", "")
         data = e.pgh_data or {}
         e.object_label = data.get("slug") or data.get("namespace") or data.get("name") or ""
-        e.changes = _changes(e)
+        e.changes = [
+            (field.removesuffix("_id"), names.get(before, before), names.get(after, after))
+            if _is_user_field(field)
+            else (field, before, after)
+            for field, before, after in e.changes
+        ]
     return events
 
 

@@ -196,6 +196,11 @@ def quota_capacity(request, slug: str):
 @require_GET
 def approvals(request):
     _require_platform_admin(request.user)
+    if request.htmx and request.GET.get("part") == "capacity":
+        # refreshed after each inline decision (HX-Trigger: quota-decided)
+        return render(
+            request, "tenants/_capacity_table.html", {"capacity": selectors.capacity_overview()}
+        )
     return render(
         request,
         "tenants/approvals.html",
@@ -211,7 +216,12 @@ def approvals(request):
 def _decision_response(request, *, template: str, context: dict, error: str = ""):
     """htmx: swap the row in place; without JS: back to the queue with a message."""
     if request.htmx:
-        return render(request, template, {**context, "error": error, "reason_form": ReasonForm()})
+        response = render(
+            request, template, {**context, "error": error, "reason_form": ReasonForm()}
+        )
+        if not error:
+            response["HX-Trigger"] = "quota-decided"  # the capacity table reloads itself
+        return response
     if error:
         messages.error(request, error)
     else:

@@ -144,3 +144,16 @@ def test_audit_csv_cells_cannot_start_a_spreadsheet_formula(client):
     response = client.get("/audit/export.csv", {"tenant": "formula"})
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert rows and {r["actor"] for r in rows} == {"'=cmd"}
+
+
+def test_history_names_the_deciding_user_instead_of_an_id(client):
+    tenant = TenantFactory(status=Tenant.Status.PENDING)
+    admin = platform_admin(username="carol")
+    client.force_login(admin)
+    client.post(f"/tenants/{tenant.slug}/approve/")
+
+    history = client.get(f"/tenants/{tenant.slug}/").context["history"]
+
+    approval = next(e for e in history if e.pgh_label == "update" and e.pgh_diff)
+    assert ("decided_by", None, "carol") in approval.changes
+    assert not any(field == "decided_by_id" for field, _, _ in approval.changes)

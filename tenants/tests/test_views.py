@@ -251,3 +251,17 @@ def test_onboarding_form_shows_free_capacity_of_the_initial_quota_profile(client
         **HTMX,
     )
     assert "<strong>8</strong> of 8 units free" in response.content.decode()
+
+
+def test_inline_quota_approval_tells_the_page_to_reload_its_capacity_table(client):
+    request = QuotaRequestFactory(guaranteed=3, burst=0)
+    ClusterCapacityFactory(cluster=request.environment.cluster, allocatable=10)
+    client.force_login(platform_admin())
+
+    response = client.post(f"/tenants/quota-requests/{request.pk}/approve/", HTTP_HX_REQUEST="true")
+
+    assert response["HX-Trigger"] == "quota-decided"
+    table = client.get("/tenants/approvals/?part=capacity", HTTP_HX_REQUEST="true")
+    assert "<table" in table.content.decode() and "<html" not in table.content.decode()
+    free = [row.free for row in table.context["capacity"]]
+    assert free == [7]
