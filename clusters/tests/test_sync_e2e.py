@@ -76,7 +76,9 @@ def test_approval_while_the_worker_is_down_is_completed_by_the_reconcile_beat(
     worker.stop()
 
     admin_client(client).post(reverse("tenants:approve", args=[tenant.slug]))
-    assert worker.purge() == 1  # the enqueued sync is lost with the broker's copy of it
+    # the enqueued sync is lost with the broker's copy of it (and so is a reconcile tick the
+    # worker's beat may have queued just before it stopped)
+    assert worker.purge() >= 1
     assert Tenant.objects.get(pk=tenant.pk).sync_pending
 
     worker.start()
