@@ -6,6 +6,7 @@ import random
 from datetime import timedelta
 from decimal import Decimal
 
+from django.apps import apps
 from django.db import transaction
 from django.utils import timezone
 
@@ -29,9 +30,33 @@ PATTERNS = {
 }
 
 
+def _demo_workload_names() -> dict[tuple[int, str], str]:
+    """(tenant id, environment) -> the name of a demo workload the workloads app registered, so
+    the cost pages break usage down by workloads that exist (serving in staging/prod, training
+    in dev). Read through the app registry: costs keeps workloads as plain string keys."""
+    if not apps.is_installed("workloads"):
+        return {}
+    workload_model = apps.get_model("workloads", "Workload")
+    by_template: dict[tuple[int, str], str] = {}
+    for tenant_id, name, template in workload_model.objects.order_by("name").values_list(
+        "tenant_id", "name", "template"
+    ):
+        by_template.setdefault((tenant_id, template), name)
+    names = {}
+    for tenant_id, template in list(by_template):
+        if template == "inference":
+            names[(tenant_id, "prod")] = names[(tenant_id, "staging")] = by_template[
+                (tenant_id, template)
+            ]
+        elif template == "training":
+            names[(tenant_id, "dev")] = by_template[(tenant_id, template)]
+    return names
+
+
 def seed_demo(days: int = DAYS, seed: int = 5) -> int:
-    """Idempotent: re-running rewrites the same demo hours (upsert), never real pulled rows."""
+    """Idempotent: re-running replaces the demo hours, never real pulled rows."""
     rng = random.Random(seed)
+    workload_names = _demo_workload_names()
     end = floor_hour(timezone.now())
     start = end - timedelta(days=days)
     grants = list(
@@ -43,7 +68,7 @@ def seed_demo(days: int = DAYS, seed: int = 5) -> int:
     for grant in grants:
         env = grant.environment
         suffix, base, swing, rps = PATTERNS.get(env.name, PATTERNS["dev"])
-        workload = f"{grant.tenant.slug}-{suffix}"
+        workload = workload_names.get((grant.tenant_id, env.name), f"{grant.tenant.slug}-{suffix}")
         fraction = float(grant.profile.gpu_fraction)
         memory_mib = grant.profile.memory_gb * 1024
         hour = start
@@ -76,6 +101,7 @@ def seed_demo(days: int = DAYS, seed: int = 5) -> int:
             )
             hour += timedelta(hours=1)
     with transaction.atomic():
+        clear_demo()  # workload names or the window may have moved since the last seed
         for gpu_model, price in DEMO_PRICES.items():
             if not PriceBookEntry.objects.filter(gpu_model=gpu_model).exists():
                 PriceBookEntry.objects.create(

@@ -38,3 +38,35 @@ def test_demo_usage_costs_something_and_is_flagged_as_demo(db):
 
     assert data.demo
     assert data.total.cost > 0
+
+
+def test_demo_usage_is_attributed_to_the_tenants_registered_workloads(db):
+    from tenants.tests.factories import EnvironmentFactory
+    from workloads.models import Template
+    from workloads.tests.factories import WorkloadFactory
+
+    prod_grant = QuotaGrantFactory(environment=EnvironmentFactory(name="prod"))
+    tenant = prod_grant.tenant
+    dev_grant = QuotaGrantFactory(environment=EnvironmentFactory(tenant=tenant, name="dev"))
+    WorkloadFactory(tenant=tenant, name="ranker", template=Template.INFERENCE)
+    WorkloadFactory(tenant=tenant, name="finetune", template=Template.TRAINING)
+
+    seed_demo(days=1)
+
+    by_env = dict(HourlyUsage.objects.values_list("environment_id", "workload").distinct())
+    assert by_env == {prod_grant.environment_id: "ranker", dev_grant.environment_id: "finetune"}
+
+
+def test_reseeding_replaces_demo_rows_of_workloads_that_are_gone(db):
+    from workloads.tests.factories import WorkloadFactory
+
+    grant = QuotaGrantFactory()
+    workload = WorkloadFactory(tenant=grant.tenant, name="old-name", template="training")
+    seed_demo(days=1)
+    workload.delete()
+
+    seed_demo(days=1)
+
+    assert set(HourlyUsage.objects.values_list("workload", flat=True)) == {
+        f"{grant.tenant.slug}-notebooks"
+    }
