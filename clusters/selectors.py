@@ -125,7 +125,10 @@ def cluster_sync_overview(cluster: Cluster) -> dict:
         .exclude(drifted_objects=[])
         .order_by("tenant_slug")
     )
+    waiting_ids = registry.hook("pending_tenant_ids")(cluster_id=cluster.pk)
+    waiting = sorted(registry.hook("tenant_slugs")(waiting_ids).values()) if waiting_ids else []
     return {
+        "waiting": waiting,
         "latest_runs": sorted(runs, key=lambda r: r.tenant_slug),
         "failing": [
             r for r in runs if r.status in (SyncRun.Status.FAILED, SyncRun.Status.RETRYING)

@@ -366,13 +366,15 @@ def mark_applied(tenant_id: int, generation: int) -> bool:
 
 
 @register_hook("pending_tenant_ids")
-def pending_tenant_ids() -> list[int]:
-    """Tenants whose applied generation lags their desired one (the outbox's backlog)."""
-    return list(
-        Tenant.objects.filter(applied_generation__lt=F("desired_generation"))
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
+def pending_tenant_ids(cluster_id: int | None = None) -> list[int]:
+    """Tenants whose applied generation lags their desired one (the outbox's backlog), all of
+    them or those with a namespace (or their home) on one cluster."""
+    tenants = Tenant.objects.filter(applied_generation__lt=F("desired_generation"))
+    if cluster_id is not None:
+        tenants = tenants.filter(
+            Q(cluster_id=cluster_id) | Q(environments__cluster_id=cluster_id)
+        ).distinct()
+    return list(tenants.order_by("pk").values_list("pk", flat=True))
 
 
 @register_hook("capacity_allocations")

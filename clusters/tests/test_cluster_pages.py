@@ -120,3 +120,24 @@ def test_edit_can_remove_a_stored_credential(admin_client):
 
     cluster = Cluster.objects.get(name="eu-1")
     assert (cluster.api_token, cluster.kubeconfig) == ("", "apiVersion: v1")
+
+
+def test_detail_names_tenants_whose_desired_state_is_not_applied_yet(admin_client):
+    cluster = ClusterFactory()
+    TenantFactory(slug="waiting-team", cluster=cluster, desired_generation=3, applied_generation=2)
+    TenantFactory(slug="synced-team", cluster=cluster, desired_generation=2, applied_generation=2)
+
+    page = admin_client.get(reverse("clusters:detail", args=[cluster.name])).content.decode()
+
+    assert "1 tenant waiting for a sync" in page and "waiting-team" in page
+    assert "synced-team" not in page
+    assert "All tenants synced" not in page
+
+
+def test_detail_says_all_synced_when_nothing_lags(admin_client):
+    cluster = ClusterFactory()
+    TenantFactory(cluster=cluster, desired_generation=2, applied_generation=2)
+
+    page = admin_client.get(reverse("clusters:detail", args=[cluster.name])).content.decode()
+
+    assert "All tenants synced" in page
