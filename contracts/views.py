@@ -14,7 +14,7 @@ from workloads import selectors as workload_selectors
 
 from . import selectors, services
 from .alertmanager import to_yaml
-from .document import FIELD_LABELS, SECTION_TITLES
+from .document import FIELD_LABELS, SECTION_TITLES, UNITS
 from .forms import SECTION_FORMS, OnCallTeamForm, section_initial, section_values
 from .models import OnCallTeam
 
@@ -66,7 +66,14 @@ def _display_sections(content: dict, directory: dict) -> list[dict]:
         rows = []
         for field, value in (content.get(key) or {}).items():
             team = directory.get(value) if field in _TEAM_FIELDS and value else None
-            rows.append({"label": FIELD_LABELS[field], "value": value, "team": team})
+            rows.append(
+                {
+                    "label": FIELD_LABELS[field],
+                    "value": value,
+                    "unit": UNITS.get(field, ""),
+                    "team": team,
+                }
+            )
         out.append({"title": SECTION_TITLES[key], "rows": rows})
     return out
 

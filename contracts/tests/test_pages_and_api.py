@@ -141,6 +141,7 @@ def test_an_sre_edits_slos_from_the_page_and_sees_the_diff(client, workload):
         reverse("contracts:document", kwargs={"slug": "search", "name": "ranker"})
     ).content.decode()
     assert "SLOs › P99 latency: 300 → 250" in page
+    assert "<td>P99 latency</td><td>250 ms</td>" in page  # the page shows units, as the export
     assert InterfaceDocument.objects.get().version == 2
 
 
