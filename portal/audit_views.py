@@ -5,7 +5,9 @@ the pghistory context (HistoryMiddleware for the web, `pghistory.context` in the
 """
 
 import csv
+import functools
 import json
+import operator
 from datetime import datetime, time, timedelta
 
 import pghistory.core
@@ -15,6 +17,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -131,6 +134,18 @@ def filtered_events(data: dict):
     return qs.order_by("-pgh_created_at", "-pgh_id")
 
 
+def _events_by_key(events_qs, keys: list[tuple[str, int]]) -> list:
+    """The events of `keys` (pgh_model, pgh_id), in that order. The page is chosen on keys
+    first because pghistory computes each event's data and diff (JSON per row, a lookup of
+    the previous row) for every row it reads: for the whole trail when the full query is
+    sorted and sliced (~0.5 s at 11,000 events), for 50 rows here."""
+    if not keys:
+        return []
+    wanted = functools.reduce(operator.or_, (Q(pgh_model=m, pgh_id=i) for m, i in keys))
+    by_key = {(e.pgh_model, e.pgh_id): e for e in events_qs.filter(wanted)}
+    return [by_key[key] for key in keys if key in by_key]
+
+
 def _require_audit_reader(user) -> None:
     # Platform admins own the audit; SREs read it to trace who changed what during incidents.
     if not (roles.is_platform_admin(user) or roles.is_sre(user)):
@@ -147,8 +162,10 @@ def audit_list(request):
         events_qs = pghistory.models.Events.objects.none()
     else:
         events_qs = filtered_events(data)
-    page = Paginator(events_qs, PAGE_SIZE).get_page(request.GET.get("page"))
-    page.object_list = events_with_actors(page.object_list)
+    page = Paginator(events_qs.values_list("pgh_model", "pgh_id"), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    page.object_list = events_with_actors(_events_by_key(events_qs, list(page.object_list)))
     query = request.GET.copy()
     query.pop("page", None)
     return render(
