@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -18,6 +19,8 @@ from portal.domain_errors import DomainError
 from . import selectors, services
 from .forms import MemberForm, OnboardingForm, QuotaRequestForm, ReasonForm
 from .models import Environment, GpuProfile, Tenant, TenantMembership
+
+LIST_PAGE_SIZE = 50
 
 
 def _require_platform_admin(user) -> None:
@@ -36,12 +39,15 @@ def tenant_list(request):
     status = request.GET.get("status", "")
     if status not in Tenant.Status.values:
         status = ""
-    tenants = selectors.tenant_list(request.user, status=status)
+    page = Paginator(selectors.tenant_list(request.user, status=status), LIST_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
     return render(
         request,
         "tenants/list.html",
         {
-            "tenants": tenants,
+            "tenants": page.object_list,
+            "page": page,
             "status": status,
             "statuses": Tenant.Status.choices,
             "can_onboard": selectors.can_onboard(request.user),

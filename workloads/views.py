@@ -4,6 +4,7 @@ promotion gates, rollback and canary. Thin: services decide, views translate."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -13,13 +14,19 @@ from . import selectors, services
 from .forms import CanaryForm, PromoteForm, RevisionSpecForm, RollbackForm, WorkloadCreateForm
 from .models import REVISION_SPEC_FIELDS, Template
 
+LIST_PAGE_SIZE = 50
+
 
 @login_required
 def workload_list(request, slug):
     tenant = selectors.tenant_for_user(request.user, slug)
+    page = Paginator(selectors.workloads_of_tenant(tenant), LIST_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
     context = {
         "tenant": tenant,
-        "workloads": selectors.workloads_of_tenant(tenant),
+        "workloads": page.object_list,
+        "page": page,
         "can_write": selectors.can_write_tenant(request.user, tenant),
     }
     template = "workloads/_list_partial.html" if request.htmx else "workloads/list.html"
