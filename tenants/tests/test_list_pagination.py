@@ -4,6 +4,9 @@ JavaScript; its query count does not grow with the tenants."""
 import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from clusters.tests.factories import ClusterFactory
 from tenants.models import Tenant
@@ -87,3 +90,27 @@ def test_page_queries_do_not_grow_with_the_tenants(admin_client, django_assert_m
     with django_assert_max_num_queries(6):
         response = admin_client.get("/tenants/?page=2")
     assert len(_slugs(response)) == 50
+
+
+def test_list_counts_environments_live_grants_and_pending_requests_per_tenant(admin_client):
+    _add_tenants(2)
+    env = EnvironmentFactory(tenant=Tenant.objects.get(slug="t-001"), name="prod")
+    QuotaGrantFactory(environment=env, guaranteed=1)
+    QuotaGrantFactory(environment=env, guaranteed=1, revoked_at=timezone.now())
+    QuotaRequestFactory(environment=env, status="approved")
+    QuotaRequestFactory(environment=env)
+    body = admin_client.get("/tenants/").content.decode()
+    counts = {
+        slug: re.findall(r'<td class="num">(\d+)</td>', row.split("</tr>")[0])
+        for slug, row in re.findall(r'href="/tenants/(t-\d{3})/"(.*?)</tr>', body, re.S)
+    }
+    assert counts == {"t-000": ["1", "1", "1"], "t-001": ["2", "2", "2"]}
+
+
+def test_list_counts_only_for_the_page_of_tenants_it_shows(admin_client):
+    """Counting through joins + GROUP BY aggregates every tenant before the LIMIT."""
+    _add_tenants(3)
+    with CaptureQueriesContext(connection) as queries:
+        admin_client.get("/tenants/")
+    listing = [q["sql"] for q in queries if 'FROM "tenants_tenant"' in q["sql"]]
+    assert listing and all("GROUP BY" not in sql for sql in listing), listing
