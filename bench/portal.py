@@ -252,6 +252,21 @@ def seed(n_tenants: int, n_pending_requests: int, n_pending_tenants: int) -> dic
     }
 
 
+def _seeded() -> dict:
+    """What seed() returned, read back from a kept database (earlier runs approved some)."""
+    from django.contrib.auth.models import User
+
+    from portal import roles
+    from tenants.models import QuotaRequest, Tenant
+
+    pending = QuotaRequest.objects.filter(status="pending", tenant__status="active")
+    return {
+        "role_users": {n: User.objects.get(username=f"bench-{n}") for n in roles.ALL_GROUPS},
+        "tenant": Tenant.objects.order_by("slug").first(),
+        "pending": list(pending.order_by("-created_at", "pk")),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tenants", type=int, default=1000)
@@ -259,7 +274,9 @@ def main() -> None:
     parser.add_argument("--pending-tenants", type=int, default=100)
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--approvals", type=int, default=50)
-    parser.add_argument("--keep", action="store_true", help="reuse the database (no seeding)")
+    parser.add_argument(
+        "--keep", action="store_true", help="reuse the seeded database of an earlier run"
+    )
     args = parser.parse_args()
     _prepare_database(args.keep)
 
@@ -272,13 +289,19 @@ def main() -> None:
     from django.test.utils import CaptureQueriesContext
 
     call_command("migrate", verbosity=0)
+    from tenants.models import Tenant
+
     t = time.perf_counter()
-    data = seed(args.tenants, args.pending_requests, args.pending_tenants)
-    print(
-        f"seeded {args.tenants} tenants x {len(ENVIRONMENTS)} environments, "
-        f"{args.pending_requests} pending quota requests, {args.pending_tenants} pending "
-        f"onboardings in {time.perf_counter() - t:.1f} s"
-    )
+    if args.keep and Tenant.objects.exists():
+        data = _seeded()
+        print(f"reusing {BENCH_DB}: {Tenant.objects.count()} tenants")
+    else:
+        data = seed(args.tenants, args.pending_requests, args.pending_tenants)
+        print(
+            f"seeded {args.tenants} tenants x {len(ENVIRONMENTS)} environments, "
+            f"{args.pending_requests} pending quota requests, {args.pending_tenants} pending "
+            f"onboardings in {time.perf_counter() - t:.1f} s"
+        )
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     import pghistory.models
