@@ -10,12 +10,13 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from clusters.models import SyncRun
+from clusters.models import Cluster, SyncRun
 from clusters.tests.factories import ClusterCapacityFactory, ClusterFactory
 from contracts import services as contract_services
-from contracts.models import OnCallTeam
+from contracts.models import InterfaceDocument, OnCallTeam
 from costs.models import PriceBookEntry
 from costs.tests.factories import seed_usage
+from portal import roles
 from tenants.models import TenantMembership
 from tenants.tests.factories import (
     EnvironmentFactory,
@@ -26,6 +27,7 @@ from tenants.tests.factories import (
     TenantFactory,
     UserFactory,
     finance,
+    platform_admin,
     sre,
 )
 from workloads.models import REVISION_SPEC_FIELDS
@@ -44,13 +46,20 @@ pytestmark = pytest.mark.django_db
 
 B_SLUG = "bravo-secret"
 B_WORKLOAD = "ranker-secret"
+CLUSTER_SECRET = "c1u5ter5ecret"
+PAGER_SECRET = "pag3r1ntegrationkey"
 API_WRITES = ("post", "put", "patch", "delete")
 
 
 @pytest.fixture
 def world():
     """Tenant A with its owner; tenant B with one of every kind of object."""
-    cluster = ClusterFactory(name="gpu-iso")
+    cluster = ClusterFactory(
+        name="gpu-iso",
+        api_token=f"kube-token-{CLUSTER_SECRET}",
+        prometheus_token=f"prom-token-{CLUSTER_SECRET}",
+        gitops_credentials=f"git-token-{CLUSTER_SECRET}",
+    )
     profile = GpuProfileFactory()
     ClusterCapacityFactory(cluster=cluster, allocatable=32)
     a = TenantFactory(slug="alpha-iso", cluster=cluster)
@@ -75,7 +84,13 @@ def world():
     )
     today = timezone.now().date()
     seed_usage(envs["dev"], profile, start=today - timedelta(days=3), days=2, workload=B_WORKLOAD)
-    team = OnCallTeam.objects.create(name="sre-core", display_name="SRE", email="sre@example.com")
+    team = OnCallTeam.objects.create(
+        name="sre-core",
+        display_name="SRE",
+        email="sre@example.com",
+        pager_url=f"https://pager.example.com/integration/{PAGER_SECRET}",
+    )
+    InterfaceDocument.objects.filter(workload=workload).update(owner_team=team, sre_contact=team)
     PriceBookEntry.objects.create(
         gpu_model=profile.gpu_model, hourly_price="4.00", effective_from=today - timedelta(days=30)
     )
@@ -346,14 +361,16 @@ def test_tenant_b_named_in_a_request_body_is_refused_and_nothing_changes(world):
 
 
 def test_an_owner_of_tenant_a_sees_nothing_of_tenant_b_on_any_other_url(world):
-    """Lists, exports and shared pages either refuse or leave tenant B out."""
+    """Lists, exports and shared pages either refuse or leave tenant B out, even when their
+    query string asks for it."""
     web, api = web_client(world["owner_a"]), api_client(world["owner_a"])
+    filters = {"tenant": B_SLUG, "slug": B_SLUG, "workload": B_WORKLOAD, "status": "active"}
     failures = []
     for route in routes_to_probe():
         if route.name in TENANT_OWNED or route.name == "logout":
             continue
         url = fill(route, world["objects"])
-        response = call(api if route.is_api else web, route, "get", url, {})
+        response = call(api if route.is_api else web, route, "get", url, filters)
         if response.status_code >= 500:
             failures.append(f"GET {url}: {response.status_code}")
         elif B_SLUG.encode() in response.content or B_WORKLOAD.encode() in response.content:
@@ -421,6 +438,8 @@ MAY_WRITE = {
         "api-oncall-item",
     },
     "finance": {"costs:price_book", "price-book"},
+    # a viewer of tenant B is an ML team member: onboarding a new tenant of their own is theirs
+    "viewer": {"tenants:onboard", "api-tenants"},
 }
 MODEL_SECTION = {"model_name": "stolen", "accuracy_metric": "x", "accuracy_drift_pct": 1}
 
@@ -438,9 +457,18 @@ def write_calls(world):
             yield route, method, url, payloads.get(route.name, {})
 
 
-@pytest.mark.parametrize("role", ["sre", "finance"])
-def test_sre_and_finance_get_no_2xx_on_writes_their_role_does_not_own(world, role):
-    user = {"sre": sre, "finance": finance}[role](username=f"{role}-user")
+def user_with_role(role: str, world):
+    if role == "viewer":
+        user = UserFactory(username="viewer-b", groups=[roles.ML_TEAM])
+        tenant = TenantMembership.objects.get(pk=world["objects"]["membership"]).tenant
+        MembershipFactory(tenant=tenant, user=user, role=TenantMembership.Role.VIEWER)
+        return user
+    return {"sre": sre, "finance": finance}[role](username=f"{role}-user")
+
+
+@pytest.mark.parametrize("role", ["sre", "finance", "viewer"])
+def test_sre_finance_and_viewers_get_no_2xx_on_writes_their_role_does_not_own(world, role):
+    user = user_with_role(role, world)
     web, api = web_client(user), api_client(user)
     failures = []
     for route, method, url, data in write_calls(world):
@@ -506,3 +534,36 @@ def test_anonymous_and_tenant_members_are_sent_to_the_admin_login(world):
         response = client.get("/admin/")
         assert response.status_code == 302
         assert response["Location"].startswith("/admin/login/")
+
+
+# --- credentials are never rendered back ------------------------------------------------------
+
+
+def test_no_page_or_endpoint_renders_cluster_credentials_or_pager_keys_to_the_wrong_role(world):
+    """Cluster tokens reach nobody; pager URLs (integration keys) only SREs and admins."""
+    users = {
+        "platform-admin": platform_admin(username="admin-user"),
+        "sre": sre(username="sre-user"),
+        "finance": finance(username="finance-user"),
+        "owner-b": world["owner_b"],
+        "owner-a": world["owner_a"],
+    }
+    # controls: the secrets are there to leak, and a page that may show the pager URL shows it
+    assert CLUSTER_SECRET in Cluster.objects.get(name="gpu-iso").api_token
+    assert PAGER_SECRET in web_client(users["sre"]).get("/contracts/oncall/").content.decode()
+    failures = []
+    for who, user in users.items():
+        web, api = web_client(user), api_client(user)
+        for route in routes_to_probe():
+            if route.name == "logout":
+                continue
+            url = fill(route, world["objects"])
+            data = world["payloads"].get(route.name, {})
+            for htmx in (False,) if route.is_api else (False, True):
+                response = call(api if route.is_api else web, route, "get", url, data, htmx)
+                body = b"".join(response) if response.streaming else response.content
+                if CLUSTER_SECRET.encode() in body:
+                    failures.append(f"{who} GET {url}: cluster credential")
+                if PAGER_SECRET.encode() in body and who not in ("platform-admin", "sre"):
+                    failures.append(f"{who} GET {url}: pager integration key")
+    assert failures == []
