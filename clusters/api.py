@@ -101,8 +101,10 @@ def cluster_item(request, name):
         with pghistory.context(user=request.user.id, url=request.path):
             services.delete_cluster(actor=request.user, cluster=cluster)
         return Response(status=status.HTTP_204_NO_CONTENT)
+    body = request.data
     data = ClusterInput(
-        data={"name": cluster.name, **request.data}, partial=request.method == "PATCH"
+        data={"name": cluster.name, **body} if isinstance(body, dict) else body,
+        partial=request.method == "PATCH",
     )
     data.is_valid(raise_exception=True)
     fields = {k: v for k, v in data.validated_data.items() if k != "name"}

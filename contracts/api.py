@@ -161,6 +161,10 @@ def oncall_collection(request):
     return Response(OnCallTeamSerializer(team).data, status=status.HTTP_201_CREATED)
 
 
+# the view paginates by hand: tell the schema so it documents the {count, results} envelope
+oncall_collection.cls.pagination_class = LimitOffsetPagination
+
+
 @extend_schema(methods=["GET"], responses=OnCallTeamSerializer)
 @extend_schema(methods=["PATCH"], request=OnCallTeamUpdate, responses=OnCallTeamSerializer)
 @extend_schema(methods=["DELETE"], responses={204: None})

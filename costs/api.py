@@ -235,7 +235,7 @@ class PriceInput(serializers.Serializer):
 
 
 class PriceOutput(serializers.ModelSerializer):
-    profile = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    profile = serializers.SlugRelatedField(slug_field="name", read_only=True, allow_null=True)
 
     class Meta:
         model = PriceBookEntry

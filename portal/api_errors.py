@@ -6,8 +6,9 @@ Every error body has `type`, `title`, `status` and `detail`; validation errors a
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError
-from django.http import Http404
+from django.db import DataError, IntegrityError
+from django.http import Http404, JsonResponse
+from django.views.defaults import page_not_found
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler
 
@@ -51,6 +52,16 @@ def problem_exception_handler(exc, context):
     elif isinstance(exc, IntegrityError):
         # a concurrent write won a uniqueness race the service had checked: retryable, not a 500
         exc = Conflict(detail="The change conflicts with a concurrent one; reload and try again.")
+    elif isinstance(exc, DataError):
+        # PostgreSQL refused a value from the request (a NUL character in a name looked up by a
+        # slug field or query parameter): bad input, not a server fault
+        exc = exceptions.ValidationError(
+            {
+                "non_field_errors": [
+                    "A value in the request cannot be stored or looked up (remove NUL characters)."
+                ]
+            }
+        )
     elif isinstance(exc, RequestDataTooBig):
         exc = PayloadTooLarge(detail="The request body is larger than this API accepts.")
     elif isinstance(exc, Http404):
@@ -74,3 +85,15 @@ def problem_exception_handler(exc, context):
     response.data = body
     response.content_type = "application/problem+json"
     return response
+
+
+def api_aware_page_not_found(request, exception=None):
+    """handler404: a URL under /api/ that no route matches (e.g. /api/v1/workloads/-1/) is a
+    problem document like every other API error; other URLs get Django's page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            _problem(404, "Not found.", "No API resource at this URL."),
+            status=404,
+            content_type="application/problem+json",
+        )
+    return page_not_found(request, exception)

@@ -100,8 +100,10 @@ class QuotaRequestOutput(serializers.ModelSerializer):
     environment = serializers.CharField(source="environment.name")
     namespace = serializers.CharField(source="environment.namespace")
     profile = serializers.CharField(source="profile.name")
-    requested_by = serializers.CharField(source="requested_by.username", default=None)
-    decided_by = serializers.CharField(source="decided_by.username", default=None)
+    requested_by = serializers.CharField(
+        source="requested_by.username", default=None, allow_null=True
+    )
+    decided_by = serializers.CharField(source="decided_by.username", default=None, allow_null=True)
 
     class Meta:
         model = QuotaRequest
@@ -112,7 +114,7 @@ class QuotaRequestOutput(serializers.ModelSerializer):
 
 class TenantOutput(serializers.ModelSerializer):
     cluster = serializers.CharField(source="cluster.name")
-    decided_by = serializers.CharField(source="decided_by.username", default=None)
+    decided_by = serializers.CharField(source="decided_by.username", default=None, allow_null=True)
 
     class Meta:
         model = Tenant
@@ -263,6 +265,10 @@ def tenant_collection(request):
     return Response(_tenant_detail(tenant), status=status.HTTP_201_CREATED)
 
 
+# the view paginates by hand: tell the schema so it documents the {count, results} envelope
+tenant_collection.cls.pagination_class = LimitOffsetPagination
+
+
 def _tenant_detail(tenant: Tenant) -> dict:
     overview = selectors.tenant_overview(tenant)
     tenant.grants = overview["grants"]
@@ -336,6 +342,10 @@ def quota_request_collection(request):
     return Response(QuotaRequestOutput(qr).data, status=status.HTTP_201_CREATED)
 
 
+# the view paginates by hand: tell the schema so it documents the {count, results} envelope
+quota_request_collection.cls.pagination_class = LimitOffsetPagination
+
+
 @extend_schema(responses=QuotaRequestOutput)
 @api_view(["GET"])
 def quota_request_item(request, pk):
@@ -388,6 +398,10 @@ def gpu_profile_collection(request):
     with _audit(request):
         profile = services.create_gpu_profile(actor=request.user, **data.validated_data)
     return Response(GpuProfileOutput(profile).data, status=status.HTTP_201_CREATED)
+
+
+# the view paginates by hand: tell the schema so it documents the {count, results} envelope
+gpu_profile_collection.cls.pagination_class = LimitOffsetPagination
 
 
 @extend_schema(methods=["GET"], responses=GpuProfileOutput)

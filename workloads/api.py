@@ -18,7 +18,9 @@ from .models import REVISION_SPEC_FIELDS, Template, WorkloadRevision
 class RevisionOutput(serializers.ModelSerializer):
     profile = serializers.SlugRelatedField(slug_field="name", read_only=True)
     image_ref = serializers.CharField(read_only=True)
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = WorkloadRevision
@@ -141,6 +143,10 @@ def workload_collection(request):
             **values,
         )
     return Response(workload_output(workload), status=status.HTTP_201_CREATED)
+
+
+# the view paginates by hand: tell the schema so it documents the {count, results} envelope
+workload_collection.cls.pagination_class = LimitOffsetPagination
 
 
 @extend_schema(responses=WorkloadOutput)
