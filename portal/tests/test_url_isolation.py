@@ -342,6 +342,31 @@ def test_an_owner_of_tenant_a_gets_404_on_every_tenant_b_url_and_nothing_changes
     assert changed_tables(before, database_fingerprint()) == []
 
 
+def test_head_and_options_on_tenant_b_urls_answer_as_for_a_missing_object(world):
+    """OPTIONS (DRF metadata) and HEAD never run the object lookup on some views: whatever they
+    answer must be indistinguishable from the answer for an object that does not exist."""
+    web, api = web_client(world["owner_a"]), api_client(world["owner_a"])
+    failures = []
+    before = database_fingerprint()
+    for route in tenant_routes():
+        client = api if route.is_api else web
+        for method in ("head", "options"):
+            response = getattr(client, method)(fill(route, world["objects"]))
+            ghost = getattr(client, method)(fill(route, world["missing"]))
+            distinguishable = (response.status_code, response.content) != (
+                ghost.status_code,
+                ghost.content,
+            )
+            if (
+                distinguishable
+                or response.status_code >= 500
+                or B_SLUG.encode() in response.content
+            ):
+                failures.append(f"{method.upper()} {route.route}: {response.status_code}")
+    assert failures == []
+    assert changed_tables(before, database_fingerprint()) == []
+
+
 def test_tenant_b_named_in_a_request_body_is_refused_and_nothing_changes(world):
     """Shared endpoints that take the tenant (or its environment) in the body, not the URL."""
     web, api = web_client(world["owner_a"]), api_client(world["owner_a"])
