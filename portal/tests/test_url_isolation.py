@@ -592,3 +592,23 @@ def test_no_page_or_endpoint_renders_cluster_credentials_or_pager_keys_to_the_wr
                 if PAGER_SECRET.encode() in body and who not in ("platform-admin", "sre"):
                     failures.append(f"{who} GET {url}: pager integration key")
     assert failures == []
+
+
+# --- cross-site requests -----------------------------------------------------------------------
+
+
+def test_every_write_without_a_csrf_token_is_refused_for_a_signed_in_owner(world):
+    """A signed-in owner's browser carries the session cookie to any site's form: web POSTs and
+    session-authenticated API writes need the CSRF token (Django and DRF SessionAuthentication)."""
+    web = Client(enforce_csrf_checks=True, raise_request_exception=False)
+    web.force_login(world["owner_b"])
+    api = APIClient(enforce_csrf_checks=True, raise_request_exception=False)
+    api.force_login(world["owner_b"])
+    failures = []
+    before = database_fingerprint()
+    for route, method, url, data in write_calls(world):
+        response = call(api if route.is_api else web, route, method, url, data)
+        if response.status_code not in (403, 405):
+            failures.append(f"{method.upper()} {url}: {response.status_code}")
+    assert failures == []
+    assert changed_tables(before, database_fingerprint()) == []
