@@ -144,7 +144,9 @@ def _team_data(request, data: dict) -> dict:
 @extend_schema(
     methods=["GET"], responses=OnCallTeamSerializer(many=True), operation_id="v1_oncall_list"
 )
-@extend_schema(methods=["POST"], request=OnCallTeamSerializer, responses=OnCallTeamSerializer)
+@extend_schema(
+    methods=["POST"], request=OnCallTeamSerializer, responses={201: OnCallTeamSerializer}
+)
 @api_view(["GET", "POST"])
 def oncall_collection(request):
     if request.method == "GET":

@@ -35,7 +35,9 @@ from tenants.tests.factories import (
     QuotaRequestFactory,
     TenantFactory,
     UserFactory,
+    finance,
     platform_admin,
+    sre,
 )
 from workloads.tests.factories import DeploymentFactory, RevisionFactory, WorkloadFactory
 
@@ -77,6 +79,8 @@ def seeded(db):
         "tokens": {
             "platform-admin": Token.objects.create(user=admin).key,
             "ml-member": Token.objects.create(user=member).key,
+            "sre": Token.objects.create(user=sre(username="fuzz-sre")).key,
+            "finance": Token.objects.create(user=finance(username="fuzz-finance")).key,
         },
         # path prefix -> value of its one path parameter
         "paths": {
@@ -160,6 +164,53 @@ def test_api_operation_never_fails_and_keeps_its_contract(case, data, seeded, ca
             # would parse the YAML and compare the mapping with "type: string"
             checks.append(response_schema_conformance)
         case.validate_response(response, checks=checks, headers=headers)
+
+
+# Random bodies rarely pass validation, so the 2xx of each create is checked on a valid one too.
+VALID_WRITES = [
+    ("ml-member", "POST", "/api/v1/tenants/", {
+        "name": "Vision", "slug": "vision", "team": "Vision", "cost_center": "CC-2000",
+        "contact_email": "vision@example.com", "environments": ["dev"], "cluster": "fuzz-cluster",
+    }),
+    ("ml-member", "POST", "/api/v1/quota-requests/", {
+        "tenant": "fuzz-team", "environment": "dev", "profile": "fuzz-a100", "guaranteed": 1,
+        "justification": "Evaluation runs.",
+    }),
+    ("ml-member", "POST", "/api/v1/workloads/", {
+        "tenant": "fuzz-team", "name": "trainer", "template": "training",
+        "image": "registry.example.com/search/train:3", "image_digest": "sha256:" + "c3" * 32,
+        "profile": "fuzz-a100",
+    }),
+    ("ml-member", "POST", "/api/v1/workloads/{id}/revisions/", {"replicas": 3}),
+    ("platform-admin", "POST", "/api/v1/clusters/", {
+        "name": "second-cluster", "api_server_url": "https://127.0.0.1:6443", "api_token": "t",
+    }),
+    ("platform-admin", "POST", "/api/v1/gpu-profiles/", {
+        "name": "l4", "display_name": "L4", "gpu_model": "NVIDIA L4", "gpu_product": "NVIDIA-L4",
+        "partition": "dedicated", "resource_name": "nvidia.com/gpu",
+    }),
+    ("finance", "POST", "/api/v1/price-book/", {
+        "gpu_model": "NVIDIA L4", "hourly_price": "0.8000", "effective_from": "2026-02-01",
+    }),
+    ("sre", "POST", "/api/v1/oncall/", {"name": "vision-oncall", "display_name": "Vision"}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "role, method, path, body", VALID_WRITES, ids=[f"{m} {p}" for _, m, p, _ in VALID_WRITES]
+)
+def test_a_valid_write_gets_a_documented_2xx_matching_the_schema(seeded, role, method, path, body):
+    parameters = {"id": seeded["paths"]["/api/v1/workloads/"]} if "{id}" in path else None
+    operation = schema[path][method]
+    case = operation.Case(path_parameters=parameters, body=body, media_type="application/json")
+    headers = {"Authorization": f"Token {seeded['tokens'][role]}"}
+    response = case.call(headers=headers)
+    assert 200 <= response.status_code < 300, response.text[:500]
+    case.validate_response(
+        response,
+        checks=[status_code_conformance, content_type_conformance, response_schema_conformance],
+        headers=headers,
+    )
 
 
 def _is_json(response) -> bool:
