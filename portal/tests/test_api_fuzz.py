@@ -1,8 +1,10 @@
 """Property-based fuzzing of the REST API from its own OpenAPI schema: never a 500.
 
-Every operation of /api/schema/ is run through Django's WSGI app (no network) by schemathesis,
-as a platform admin and as an ML-team member, on seeded data that path parameters also hit.
-Checks: no 5xx; every 4xx is problem+json; a 2xx is documented and matches its schema.
+Every operation of the schema /api/schema/ serves (drf-spectacular's generator) is run through
+Django's WSGI app (no network) by schemathesis, as a platform admin and as an ML-team member, on
+seeded data that path parameters also hit. Checks: no 5xx; every 4xx is problem+json; a 2xx is
+documented and matches its schema. Not checked: that schema-invalid input is refused (DRF's
+pagination ignores a bad limit/offset by design).
 """
 
 import json
