@@ -125,10 +125,6 @@ class OnCallTeamUpdate(OnCallTeamSerializer):
         extra_kwargs = {"display_name": {"required": False}}
 
 
-@extend_schema(methods=["GET"], responses=OnCallTeamSerializer(many=True))
-@extend_schema(
-    methods=["POST"], request=OnCallTeamSerializer, responses={201: OnCallTeamSerializer}
-)
 def _sees_pager_urls(user) -> bool:
     return roles.is_sre(user) or roles.is_platform_admin(user)
 
