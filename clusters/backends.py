@@ -57,6 +57,7 @@ class Backend(Protocol):
         allow_namespace_deletion: bool,
         actor: str,
         generation: int,
+        previous_hashes: dict[str, str] | None = None,
     ) -> list[ObjectOutcome]: ...
 
     def drifted(self, *, tenant_slug: str, manifests: list[dict]) -> list[ObjectOutcome]: ...
@@ -72,6 +73,15 @@ def runs_once(manifest: dict) -> bool:
     re-creating one after it is gone would run a training again."""
     annotations = (manifest.get("metadata") or {}).get("annotations") or {}
     return annotations.get(RECREATE_ANNOTATION) == "false"
+
+
+def object_hash(manifest: dict) -> str:
+    return hashlib.sha256(json.dumps(manifest, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def object_hashes(manifests: list[dict]) -> dict[str, str]:
+    """Key ("apiVersion|kind|namespace|name") -> content hash, as SyncState.applied_hashes keeps."""
+    return {"|".join(object_key(m)): object_hash(m) for m in manifests}
 
 
 def tenant_selector(tenant_slug: str) -> str:
@@ -105,6 +115,16 @@ def is_subset(desired, live) -> bool:
             and all(is_subset(d, v) for d, v in zip(desired, live, strict=True))
         )
     return desired == live or str(desired) == str(live)
+
+
+def in_sync(manifest: dict, live: dict) -> bool:
+    """The live object has every field we set (spec and the rest, labels, annotations)."""
+    meta, live_meta = manifest.get("metadata") or {}, live.get("metadata") or {}
+    return (
+        is_subset({k: v for k, v in manifest.items() if k != "metadata"}, live)
+        and is_subset(meta.get("labels") or {}, live_meta.get("labels") or {})
+        and is_subset(meta.get("annotations") or {}, live_meta.get("annotations") or {})
+    )
 
 
 def backend_for(cluster) -> Backend:

@@ -158,6 +158,7 @@ class GitOpsBackend:
         allow_namespace_deletion: bool = False,
         actor: str = "",
         generation: int = 0,
+        previous_hashes: dict[str, str] | None = None,  # git itself tells what changed
     ) -> list[ObjectOutcome]:
         with repository_lock(self.cluster.pk):
             return self._apply(

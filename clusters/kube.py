@@ -27,7 +27,8 @@ from .backends import (
     PermanentError,
     TransientError,
     apply_order,
-    is_subset,
+    in_sync,
+    object_hash,
     object_key,
     runs_once,
     tenant_selector,
@@ -230,8 +231,10 @@ class KubeBackend:
         allow_namespace_deletion: bool = False,
         actor: str = "",
         generation: int = 0,
+        previous_hashes: dict[str, str] | None = None,
     ) -> list[ObjectOutcome]:
         live = self.live_objects(tenant_slug, manifests, previous_keys)
+        previous_hashes = previous_hashes or {}
         outcomes: list[ObjectOutcome] = []
         failed = False
         applied_before = {tuple(k) for k in previous_keys}
@@ -246,13 +249,22 @@ class KubeBackend:
                     )
                 )
                 continue
+            before = live.get(key)
+            if (
+                before is not None
+                and previous_hashes.get("|".join(key)) == object_hash(manifest)
+                and in_sync(manifest, before)
+            ):
+                # applied before with this very content and still live as we set it: another
+                # apply would be a no-op write, so only changed or missing objects cost a write
+                outcomes.append(ObjectOutcome(*key, action="unchanged"))
+                continue
             try:
                 applied = self._apply_one(manifest)
             except PermanentError as exc:
                 failed = True
                 outcomes.append(ObjectOutcome(*key, action="failed", message=exc.message))
                 continue
-            before = live.get(key)
             if before is None:
                 action = "created"
             elif before["metadata"].get("resourceVersion") != applied["metadata"].get(
@@ -293,11 +305,7 @@ class KubeBackend:
                 continue  # removed by the cluster when it finished: not drift
             if current is None:
                 drift.append(ObjectOutcome(*key, action="drifted", message="missing"))
-            elif not is_subset(
-                {k: v for k, v in manifest.items() if k != "metadata"}, current
-            ) or not is_subset(
-                manifest["metadata"].get("labels") or {}, current["metadata"].get("labels") or {}
-            ):
+            elif not in_sync(manifest, current):
                 drift.append(ObjectOutcome(*key, action="drifted", message="fields changed"))
         return drift
 

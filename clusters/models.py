@@ -186,6 +186,9 @@ class SyncState(models.Model):
     last_success_at = models.DateTimeField(null=True, blank=True)
     last_success_generation = models.PositiveBigIntegerField(default=0)
     applied_keys = models.JSONField(default=list, blank=True)
+    # object key -> content hash of what the last successful sync applied: an object whose
+    # desired content is unchanged and whose live copy still matches is not written again
+    applied_hashes = models.JSONField(default=dict, blank=True)
     drift_checked_at = models.DateTimeField(null=True, blank=True)
     drifted_objects = models.JSONField(default=list, blank=True)
 

@@ -23,6 +23,7 @@ from .backends import (
     TransientError,
     backend_for,
     desired_hash,
+    object_hashes,
     object_key,
 )
 from .models import (
@@ -178,6 +179,7 @@ def _apply_run(
             tenant_slug=target.slug,
             manifests=manifests,
             previous_keys=state.applied_keys,
+            previous_hashes=state.applied_hashes,
             allow_namespace_deletion=allow_namespace_deletion,
             actor=actor,
             generation=target.desired_generation,
@@ -199,6 +201,7 @@ def _apply_run(
         state.last_success_at = timezone.now()
         state.last_success_generation = target.desired_generation
         state.applied_keys = [object_key(m) for m in manifests]
+        state.applied_hashes = object_hashes(manifests)
         if trigger != SyncRun.Trigger.DRIFT:  # a repair keeps what it found on show
             state.drifted_objects = []
         state.save()

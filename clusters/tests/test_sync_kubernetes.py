@@ -87,6 +87,24 @@ def test_changed_grant_configures_the_quota(kube_cluster, kube_emulator):
     assert quota["spec"]["hard"]["requests.nvidia.com/gpu"] == "3"
 
 
+def test_a_changed_grant_writes_only_the_objects_it_changes(kube_cluster, kube_emulator):
+    tenant = approved_tenant(kube_cluster, envs=("dev", "staging"), guaranteed=2, burst=0)
+    run_tenant_sync(tenant.pk)
+    tenant.quota_grants.filter(environment__name="dev").update(guaranteed=3)
+    writes = kube_emulator.writes
+
+    run = run_tenant_sync(tenant.pk).runs[0]
+
+    results = run.results.all()
+    changed = {(r.kind, r.namespace, r.name) for r in results if r.action != "unchanged"}
+    assert changed == {
+        ("ResourceQuota", "team-a-dev", "gpu-portal-quota"),
+        ("ClusterQueue", "", "team-a-dev"),
+    }
+    assert kube_emulator.writes - writes == 2  # not one write per object of the tenant
+    assert len(results) > 10
+
+
 def test_revoked_grant_removes_its_quota_entry_and_queue_flavor(kube_cluster, kube_emulator):
     tenant = approved_tenant(kube_cluster, envs=("dev",))
     mig = mig_profile()
