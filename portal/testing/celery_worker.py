@@ -11,6 +11,7 @@ The worker sees only committed rows: use `@pytest.mark.django_db(transaction=Tru
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -61,8 +62,15 @@ class CeleryWorker:
         if self.beat:
             cmd += ["--beat", "--schedule", str(self.dir / "beat-schedule")]
         log = open(self.log_path, "a")  # noqa: SIM115 - closed with the process
+        # its own session: the embedded beat is a child process, and a signal to the group
+        # reaches it too (a SIGKILLed worker would otherwise leave its beat running)
         self.proc = subprocess.Popen(
-            cmd, cwd=settings.BASE_DIR, env=self.env(), stdout=log, stderr=subprocess.STDOUT
+            cmd,
+            cwd=settings.BASE_DIR,
+            env=self.env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -84,13 +92,21 @@ class CeleryWorker:
             except subprocess.TimeoutExpired:
                 os.kill(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
+        self._kill_group()
         self.proc = None
+
+    def _kill_group(self) -> None:
+        """Whatever the worker forked (the beat) goes with it."""
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
 
     def kill(self) -> None:
         """SIGKILL, as the OOM killer or a lost node would: no chance to ack or clean up."""
         if self.proc is not None and self.proc.poll() is None:
             os.kill(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
+        if self.proc is not None:
+            self._kill_group()  # as a lost node would: the beat dies with it
         self.proc = None
 
     def log(self) -> str:
