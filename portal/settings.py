@@ -137,7 +137,6 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("PORTAL_CELERY_QUEUE", "gpu-portal")
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_TASK_ALWAYS_EAGER = False
 # Periodic tasks are registered by each app in its tasks.py (on_after_finalize).
 CELERY_TIMEZONE = "UTC"
 
@@ -196,7 +195,6 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,
     "EXCEPTION_HANDLER": "portal.api_errors.problem_exception_handler",
-    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "gpu-portal API",
@@ -213,8 +211,6 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-
-DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
 if not DEBUG:
     SESSION_COOKIE_SECURE = True
