@@ -8,33 +8,16 @@ the time of the same PromQL sent raw with an HTTP client (the floor).
     .venv/bin/python bench/costs.py [--tenants 1000] [--days 90] [--runs 20] [--keep]
 """
 
-import argparse
 import os
 import statistics
-import sys
 import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import benchdb
+
 BENCH_DB = os.environ.get("COSTS_BENCH_DB", "gpu_portal_bench_costs")
-
-
-def _prepare_database(keep: bool) -> None:
-    import psycopg
-
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as c:
-        exists = c.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB]).fetchone()
-        if exists and not keep:
-            c.execute(f'DROP DATABASE "{BENCH_DB}" WITH (FORCE)')
-            exists = None
-        if not exists:
-            c.execute(f'CREATE DATABASE "{BENCH_DB}"')
-    os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{BENCH_DB}"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
 
 
 def _timed(label: str):
@@ -254,14 +237,12 @@ def measure_pull(cluster, day: datetime, namespaces: int, workdir: Path):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = benchdb.parser(keep_help="reuse an existing bench database")
     parser.add_argument("--tenants", type=int, default=1000)
     parser.add_argument("--days", type=int, default=90)
-    parser.add_argument("--runs", type=int, default=20)
-    parser.add_argument("--keep", action="store_true", help="reuse an existing bench database")
     parser.add_argument("--skip-pull", action="store_true")
     args = parser.parse_args()
-    _prepare_database(args.keep)
+    benchdb.prepare_database(BENCH_DB, keep=args.keep)
 
     import django
 

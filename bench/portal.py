@@ -8,36 +8,17 @@ time and SQL query count of each page, and p50/p95 of `approve_quota_request`.
         [--pending-tenants 100] [--runs 20] [--approvals 50] [--keep]
 """
 
-import argparse
 import os
 import statistics
-import sys
 import time
 from datetime import timedelta
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import benchdb
+
 BENCH_DB = os.environ.get("PORTAL_BENCH_DB", "gpu_portal_bench_portal")
 # approvals enqueue a sync on commit: keep those messages out of every real worker's queue
 BENCH_QUEUE = f"bench-portal-{os.getpid()}"
 ENVIRONMENTS = ("dev", "staging", "prod")
-
-
-def _prepare_database(keep: bool) -> None:
-    import psycopg
-
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as c:
-        exists = c.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB]).fetchone()
-        if exists and not keep:
-            c.execute(f'DROP DATABASE "{BENCH_DB}" WITH (FORCE)')
-            exists = None
-        if not exists:
-            c.execute(f'CREATE DATABASE "{BENCH_DB}"')
-    os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{BENCH_DB}"
-    os.environ["PORTAL_CELERY_QUEUE"] = BENCH_QUEUE
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
 
 
 def _pcts(samples: list[float]) -> tuple[float, float]:
@@ -268,17 +249,13 @@ def _seeded() -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = benchdb.parser(keep_help="reuse the seeded database of an earlier run")
     parser.add_argument("--tenants", type=int, default=1000)
     parser.add_argument("--pending-requests", type=int, default=200)
     parser.add_argument("--pending-tenants", type=int, default=100)
-    parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--approvals", type=int, default=50)
-    parser.add_argument(
-        "--keep", action="store_true", help="reuse the seeded database of an earlier run"
-    )
     args = parser.parse_args()
-    _prepare_database(args.keep)
+    benchdb.prepare_database(BENCH_DB, keep=args.keep, celery_queue=BENCH_QUEUE)
 
     import django
 

@@ -9,31 +9,13 @@ workload detail and interface document pages and of the Markdown export.
     .venv/bin/python bench/workloads.py [--workloads 300] [--runs 20] [--keep]
 """
 
-import argparse
 import os
 import statistics
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import benchdb
+
 BENCH_DB = os.environ.get("WORKLOADS_BENCH_DB", "gpu_portal_bench_workloads")
-
-
-def _prepare_database(keep: bool) -> None:
-    import psycopg
-
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as c:
-        exists = c.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB]).fetchone()
-        if exists and not keep:
-            c.execute(f'DROP DATABASE "{BENCH_DB}" WITH (FORCE)')
-            exists = None
-        if not exists:
-            c.execute(f'CREATE DATABASE "{BENCH_DB}"')
-    os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{BENCH_DB}"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
 
 
 def _pcts(samples: list[float]) -> str:
@@ -121,12 +103,10 @@ def seed(n: int):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = benchdb.parser()
     parser.add_argument("--workloads", type=int, default=300)
-    parser.add_argument("--runs", type=int, default=20)
-    parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
-    _prepare_database(args.keep)
+    benchdb.prepare_database(BENCH_DB, keep=args.keep)
 
     import django
 
