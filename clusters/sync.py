@@ -68,20 +68,24 @@ def tenant_lock(tenant_id: int):
             cur.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_CLASS, tenant_id])
 
 
+def _save_outcomes(run: SyncRun, outcomes) -> None:
+    SyncObjectResult.objects.bulk_create(
+        SyncObjectResult(
+            run=run,
+            api_version=o.api_version,
+            kind=o.kind,
+            namespace=o.namespace,
+            name=o.name,
+            action=o.action,
+            message=o.message[:4000],
+        )
+        for o in outcomes
+    )
+
+
 def _finish(run: SyncRun, status: str, message: str = "", outcomes=()) -> SyncRun:
     with transaction.atomic():
-        SyncObjectResult.objects.bulk_create(
-            SyncObjectResult(
-                run=run,
-                api_version=o.api_version,
-                kind=o.kind,
-                namespace=o.namespace,
-                name=o.name,
-                action=o.action,
-                message=o.message[:4000],
-            )
-            for o in outcomes
-        )
+        _save_outcomes(run, outcomes)
         run.status = status
         run.message = message[:4000]
         run.finished_at = timezone.now()
@@ -339,18 +343,7 @@ def check_drift(*, cluster_id: int | None = None, repair: bool = True) -> dict[s
                 except TransientError:
                     counts["errors"] += 1
                     continue
-                SyncObjectResult.objects.bulk_create(
-                    SyncObjectResult(
-                        run=run,
-                        api_version=o.api_version,
-                        kind=o.kind,
-                        namespace=o.namespace,
-                        name=o.name,
-                        action=SyncObjectResult.Action.DRIFTED,
-                        message=o.message,
-                    )
-                    for o in drift
-                )
+                _save_outcomes(run, drift)  # backends report drift with action "drifted"
     return counts
 
 
