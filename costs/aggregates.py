@@ -73,14 +73,7 @@ class CostTable:
     def total(self) -> CostLine:
         total = CostLine(key="total")
         for line in self.lines.values():
-            total.unit_hours += line.unit_hours
-            total.gpu_hours += line.gpu_hours
-            total.used_gpu_hours += line.used_gpu_hours
-            total.requests += line.requests
-            total.runs += line.runs
-            total.cost += line.cost
-            total.cost_used += line.cost_used
-            total.unpriced_gpu_hours += line.unpriced_gpu_hours
+            total.merge(line)
         return total
 
 

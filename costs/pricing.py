@@ -108,6 +108,17 @@ class CostLine:
         self.cost += unit_price * Decimal(repr(unit_hours))
         self.cost_used += unit_price * Decimal(repr(used_unit_hours))
 
+    def merge(self, line: "CostLine") -> None:
+        """Add another line's sums (not its key or first_day) to this one."""
+        self.unit_hours += line.unit_hours
+        self.gpu_hours += line.gpu_hours
+        self.used_gpu_hours += line.used_gpu_hours
+        self.requests += line.requests
+        self.runs += line.runs
+        self.cost += line.cost
+        self.cost_used += line.cost_used
+        self.unpriced_gpu_hours += line.unpriced_gpu_hours
+
     @property
     def utilization(self) -> float:
         return utilization(self.used_gpu_hours, self.gpu_hours)

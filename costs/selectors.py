@@ -164,10 +164,10 @@ def tenant_costs(*, tenant: Tenant, start: date, end: date) -> TenantCosts:
             (by_wl, workload or "(no workload)"),
             (days, day),
         ):
-            _merge(bucket.setdefault(key, CostLine(key=key)), line)
+            bucket.setdefault(key, CostLine(key=key)).merge(line)
     window = CostTable()
     for (_env, _wl, day), line in tables["recent"].lines.items():
-        _merge(window.lines.setdefault(day, CostLine(key=day)), line)
+        window.lines.setdefault(day, CostLine(key=day)).merge(line)
     mtd = sum((line.cost for d, line in window.lines.items() if d >= month_start), Decimal(0))
     trailing = sum((line.cost for d, line in window.lines.items() if d >= trail_start), Decimal(0))
     observed = [d for d in window.lines if d >= trail_start]
@@ -197,17 +197,6 @@ def tenant_costs(*, tenant: Tenant, start: date, end: date) -> TenantCosts:
         flags=flags,
         demo=by_key.demo,
     )
-
-
-def _merge(into: CostLine, line: CostLine) -> None:
-    into.unit_hours += line.unit_hours
-    into.gpu_hours += line.gpu_hours
-    into.used_gpu_hours += line.used_gpu_hours
-    into.requests += line.requests
-    into.runs += line.runs
-    into.cost += line.cost
-    into.cost_used += line.cost_used
-    into.unpriced_gpu_hours += line.unpriced_gpu_hours
 
 
 def _days(start: date, end: date) -> list[date]:
