@@ -44,24 +44,20 @@ class OpenMetrics:
         key = ",".join(f'{k}="{_escape(str(v))}"' for k, v in sorted(labels.items()))
         self._series[metric].setdefault(key, []).append((int(ts), float(value)))
 
-    def text(self) -> str:
-        lines: list[str] = []
+    def _lines(self):
         for metric, series in self._series.items():
-            lines.append(f"# TYPE {metric} {self._types[metric]}")
+            yield f"# TYPE {metric} {self._types[metric]}\n"
             for key, samples in series.items():
                 head = f"{metric}{{{key}}}" if key else metric
-                lines.extend(f"{head} {value!r} {ts}" for ts, value in sorted(samples))
-        lines.append("# EOF")
-        return "\n".join(lines) + "\n"
+                yield from (f"{head} {value!r} {ts}\n" for ts, value in sorted(samples))
+        yield "# EOF\n"
+
+    def text(self) -> str:
+        return "".join(self._lines())
 
     def write(self, path: Path) -> Path:
         with open(path, "w") as fh:
-            for metric, series in self._series.items():
-                fh.write(f"# TYPE {metric} {self._types[metric]}\n")
-                for key, samples in series.items():
-                    head = f"{metric}{{{key}}}" if key else metric
-                    fh.writelines(f"{head} {value!r} {ts}\n" for ts, value in sorted(samples))
-            fh.write("# EOF\n")
+            fh.writelines(self._lines())
         return path
 
 
