@@ -46,7 +46,7 @@ class Pricing:
 
     @property
     def currency(self) -> str:
-        return self.book.currency(getattr(settings, "COSTS_CURRENCY", "USD"))
+        return self.book.currency(settings.COSTS_CURRENCY)
 
 
 def pricing() -> Pricing:

@@ -244,7 +244,7 @@ def _hourly_flags(tenant: Tenant, end: date) -> list[forecast.Flag]:
             )
             for ns, wl, res, n, uh, used in cursor.fetchall()
         ]  # fmt: skip
-        min_days = getattr(settings, "COSTS_FORGOTTEN_JOB_DAYS", 3)
+        min_days = settings.COSTS_FORGOTTEN_JOB_DAYS
         cursor.execute(
             _WORKLOAD_SQL,
             {"tenant": tenant.pk, "since": end - timedelta(days=min_days + 7), "until": end},

@@ -22,10 +22,6 @@ from .usage import build_queries, rollup_rows, sanitize_resource
 HOUR = timedelta(hours=1)
 
 
-def _setting(name: str, default):
-    return getattr(settings, name, default)
-
-
 def floor_hour(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
@@ -33,7 +29,7 @@ def floor_hour(moment: datetime) -> datetime:
 def last_complete_hour(now: datetime | None = None) -> datetime:
     """End (exclusive) of the newest hour Prometheus has fully ingested."""
     now = now or timezone.now()
-    delay = timedelta(minutes=_setting("COSTS_PULL_DELAY_MINUTES", 5))
+    delay = timedelta(minutes=settings.COSTS_PULL_DELAY_MINUTES)
     return floor_hour(now - delay)
 
 
@@ -71,7 +67,7 @@ def pull_usage(
         if status.pulled_until is not None:
             start = status.pulled_until
         else:
-            start = limit - timedelta(days=_setting("COSTS_BACKFILL_DAYS", 30))
+            start = limit - timedelta(days=settings.COSTS_BACKFILL_DAYS)
     start = floor_hour(start)
     end = min(floor_hour(end), limit) if end is not None else limit
     result = PullResult(cluster=cluster.name, start=start, end=end)
@@ -81,16 +77,16 @@ def pull_usage(
     try:
         client = client or PrometheusClient.for_cluster(
             cluster,
-            retries=_setting("COSTS_PROMETHEUS_RETRIES", 3),
-            backoff=_setting("COSTS_PROMETHEUS_BACKOFF", 0.5),
-            timeout=_setting("COSTS_PROMETHEUS_TIMEOUT", 60),
+            retries=settings.COSTS_PROMETHEUS_RETRIES,
+            backoff=settings.COSTS_PROMETHEUS_BACKOFF,
+            timeout=settings.COSTS_PROMETHEUS_TIMEOUT,
         )
     except PrometheusError as exc:
         _record_failure(cluster.pk, exc)
         raise
-    scrape = _setting("COSTS_SCRAPE_INTERVAL_SECONDS", 60)
-    queries = build_queries(3600 / scrape, list(_setting("COSTS_INFERENCE_COUNTERS", [])))
-    window = timedelta(hours=_setting("COSTS_PULL_WINDOW_HOURS", 24))
+    scrape = settings.COSTS_SCRAPE_INTERVAL_SECONDS
+    queries = build_queries(3600 / scrape, list(settings.COSTS_INFERENCE_COUNTERS))
+    window = timedelta(hours=settings.COSTS_PULL_WINDOW_HOURS)
     windows = []
     cursor = start
     while cursor < end:
@@ -351,9 +347,7 @@ def add_price(
     priced = PriceBookEntry.objects.filter(gpu_model=gpu_model, profile__isnull=True)
     if profile is not None:
         priced = priced | PriceBookEntry.objects.filter(profile=profile)
-    if priced.filter(effective_from__lte=max(effective_from, today)).exists() and (
-        effective_from < today
-    ):
+    if effective_from < today and priced.filter(effective_from__lte=today).exists():
         raise DomainError(
             f"{profile or gpu_model} already has a price before {today}; a change applies from "
             f"today ({today}) or a later day, so past costs are never rewritten.",
@@ -378,7 +372,7 @@ def gpu_models() -> list[str]:
 def prune_hourly(*, keep_days: int | None = None, now: datetime | None = None) -> int:
     """Delete hourly rows older than COSTS_HOURLY_RETENTION_DAYS; their daily sums stay, so
     costs and dashboards are unchanged (only the hourly flags look at hours, and only recent)."""
-    keep_days = keep_days or _setting("COSTS_HOURLY_RETENTION_DAYS", 400)
+    keep_days = keep_days or settings.COSTS_HOURLY_RETENTION_DAYS
     cutoff = floor_hour(now or timezone.now()) - timedelta(days=keep_days)
     cutoff = cutoff.replace(hour=0)  # whole days only, so a day's daily row stays complete
     deleted, _ = HourlyUsage.objects.filter(hour__lt=cutoff).delete()
