@@ -29,7 +29,7 @@ def document_output(request, workload) -> dict:
     if document is None:
         services.ensure_document(workload)
         document = selectors.document_of(workload)
-    readiness = selectors.document_readiness(workload)
+    readiness = selectors.readiness_of(document, workload.template)
     return {
         "workload": workload.pk,
         "version": document.version,

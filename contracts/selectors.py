@@ -100,12 +100,16 @@ def missing_fields_of_row(document: InterfaceDocument, template: str) -> list[st
 
 
 def document_readiness(workload) -> DocumentReadiness:
-    document = document_of(workload)
+    return readiness_of(document_of(workload), workload.template)
+
+
+def readiness_of(document: InterfaceDocument | None, template: str) -> DocumentReadiness:
+    """Readiness of an already-loaded document (saves re-reading it)."""
     if document is None:
-        return DocumentReadiness(missing=missing_fields(None, workload.template))
+        return DocumentReadiness(missing=missing_fields(None, template))
     return DocumentReadiness(
         version=document.version,
-        missing=missing_fields(document, workload.template),
+        missing=missing_fields(document, template),
         signed_off=document.signed_off,
         signed_off_version=document.signed_off_version,
         signed_off_by=document.signed_off_by.username if document.signed_off_by else "",

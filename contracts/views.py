@@ -51,7 +51,7 @@ def _document_context(request, workload, bound: dict | None = None) -> dict:
         "sections": _display_sections(content, directory) if content else [],
         "alerts": content["alerts"] if content else [],
         "directory": directory,
-        "readiness": selectors.document_readiness(workload),
+        "readiness": selectors.readiness_of(document, workload.template),
         "sign_off": selectors.sign_off_text(document) if document else "",
         "section_forms": forms,
         "can_sign_off": selectors.can_sign_off(request.user),
