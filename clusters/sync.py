@@ -302,19 +302,23 @@ def reconcile_tenant_ids() -> list[int]:
 def check_drift(*, cluster_id: int | None = None, repair: bool = True) -> dict[str, int]:
     """Compare live objects with desired (our fields only) for every synced tenant; record the
     drift on SyncState and re-apply. Returns counts for the command line."""
-    states = SyncState.objects.exclude(last_success_hash="").select_related("cluster")
+    states = (
+        SyncState.objects.exclude(last_success_hash="")
+        .select_related("cluster")
+        .order_by("tenant_id", "cluster_id")
+    )
     if cluster_id is not None:
         states = states.filter(cluster_id=cluster_id)
     counts = {"checked": 0, "drifted": 0, "errors": 0}
+    rendered_for, target, objects = None, None, []
     for state in states:
-        target = registry.hook("sync_target")(state.tenant_id)
+        if state.tenant_id != rendered_for:  # render a tenant once for all of its clusters
+            rendered_for = state.tenant_id
+            target = registry.hook("sync_target")(state.tenant_id)
+            objects = registry.desired_objects(state.tenant_id) if target else []
         if target is None:
             continue
-        manifests = [
-            o.manifest
-            for o in registry.desired_objects(state.tenant_id)
-            if o.cluster_id == state.cluster_id
-        ]
+        manifests = [o.manifest for o in objects if o.cluster_id == state.cluster_id]
         try:
             drift = backend_for(state.cluster).drifted(tenant_slug=target.slug, manifests=manifests)
         except BackendError as exc:

@@ -89,3 +89,34 @@ def test_capacity_refresh_keeps_the_admin_override(kube_cluster, kube_emulator):
 
     cap = ClusterCapacity.objects.get(cluster=kube_cluster)
     assert (cap.allocatable, cap.override, cap.capacity) == (8, 10, 10)
+
+
+@pytest.fixture
+def second_emulator():
+    from portal.testing.kube_emulator import KubeEmulator
+
+    emulator = KubeEmulator().start()
+    yield emulator
+    emulator.stop()
+
+
+def test_drift_check_of_a_tenant_on_two_clusters_compares_each_with_its_own_objects(
+    kube_cluster, second_emulator
+):
+    from clusters.tests.factories import ClusterFactory
+    from tenants.tests.factories import EnvironmentFactory, QuotaGrantFactory
+
+    tenant = approved_tenant(kube_cluster)
+    second = ClusterFactory(api_server_url=second_emulator.url, api_token="test-token")
+    prod = EnvironmentFactory(tenant=tenant, name="prod", cluster=second)
+    QuotaGrantFactory(environment=prod, guaranteed=1, burst=0)
+    run_tenant_sync(tenant.pk)
+    quota = second_emulator.get("v1", "ResourceQuota", "gpu-portal-quota", "team-a-prod")
+    quota["spec"]["hard"]["requests.nvidia.com/gpu"] = "64"
+    second_emulator.put(quota)
+
+    assert check_drift(repair=False) == {"checked": 2, "drifted": 1, "errors": 0}
+    assert SyncState.objects.get(cluster=kube_cluster).drifted_objects == []
+    assert [o["namespace"] for o in SyncState.objects.get(cluster=second).drifted_objects] == [
+        "team-a-prod"
+    ]
