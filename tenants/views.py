@@ -288,18 +288,28 @@ def quota_decide(request, pk: int, decision: str):
     )
 
 
+def _act_on_detail(request, slug: str, action, success: str):
+    """Run one service call, report it as a message, and go back to the tenant page."""
+    try:
+        action()
+        messages.success(request, success)
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    return redirect("tenants:detail", slug=slug)
+
+
 @login_required
 @require_POST
 def quota_cancel(request, slug: str, pk: int):
     """The requesting team withdraws a pending request."""
     tenant = selectors.get_tenant_for_user(request.user, slug)
     qr = get_object_or_404(tenant.quota_requests, pk=pk)
-    try:
-        services.cancel_quota_request(actor=request.user, quota_request=qr)
-        messages.success(request, "Request withdrawn.")
-    except DomainError as exc:
-        messages.error(request, str(exc))
-    return redirect("tenants:detail", slug=slug)
+    return _act_on_detail(
+        request,
+        slug,
+        lambda: services.cancel_quota_request(actor=request.user, quota_request=qr),
+        "Request withdrawn.",
+    )
 
 
 @login_required
@@ -307,12 +317,12 @@ def quota_cancel(request, slug: str, pk: int):
 def archive(request, slug: str):
     tenant = selectors.get_tenant_for_user(request.user, slug)
     _require_platform_admin(request.user)
-    try:
-        services.archive_tenant(actor=request.user, tenant=tenant)
-        messages.success(request, f"Tenant {slug} archived; its grants are revoked.")
-    except DomainError as exc:
-        messages.error(request, str(exc))
-    return redirect("tenants:detail", slug=slug)
+    return _act_on_detail(
+        request,
+        slug,
+        lambda: services.archive_tenant(actor=request.user, tenant=tenant),
+        f"Tenant {slug} archived; its grants are revoked.",
+    )
 
 
 @login_required
@@ -321,12 +331,12 @@ def revoke_grant(request, slug: str, pk: int):
     tenant = selectors.get_tenant_for_user(request.user, slug)
     _require_platform_admin(request.user)
     grant = get_object_or_404(tenant.quota_grants, pk=pk)
-    try:
-        services.revoke_quota_grant(actor=request.user, grant=grant)
-        messages.success(request, "Grant revoked.")
-    except DomainError as exc:
-        messages.error(request, str(exc))
-    return redirect("tenants:detail", slug=slug)
+    return _act_on_detail(
+        request,
+        slug,
+        lambda: services.revoke_quota_grant(actor=request.user, grant=grant),
+        "Grant revoked.",
+    )
 
 
 @login_required
@@ -358,9 +368,9 @@ def add_member(request, slug: str):
 def remove_member(request, slug: str, pk: int):
     tenant = selectors.get_tenant_for_user(request.user, slug)
     membership = get_object_or_404(TenantMembership, tenant=tenant, pk=pk)
-    try:
-        services.remove_member(actor=request.user, membership=membership)
-        messages.success(request, f"{membership.user.username} removed.")
-    except DomainError as exc:
-        messages.error(request, str(exc))
-    return redirect("tenants:detail", slug=slug)
+    return _act_on_detail(
+        request,
+        slug,
+        lambda: services.remove_member(actor=request.user, membership=membership),
+        f"{membership.user.username} removed.",
+    )
