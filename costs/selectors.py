@@ -392,3 +392,8 @@ def pull_status(cluster) -> ClusterPullStatus | None:
 
 def has_demo_data() -> bool:
     return DailyUsage.objects.filter(source=Source.DEMO).exists()
+
+
+def gpu_models() -> list[str]:
+    """The GPU models of the profiles, for the price form's choices."""
+    return sorted(set(GpuProfile.objects.values_list("gpu_model", flat=True)))

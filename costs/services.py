@@ -365,10 +365,6 @@ def add_price(
         )
 
 
-def gpu_models() -> list[str]:
-    return sorted(set(GpuProfile.objects.values_list("gpu_model", flat=True)))
-
-
 def prune_hourly(*, keep_days: int | None = None, now: datetime | None = None) -> int:
     """Delete hourly rows older than COSTS_HOURLY_RETENTION_DAYS; their daily sums stay, so
     costs and dashboards are unchanged (only the hourly flags look at hours, and only recent)."""

@@ -199,7 +199,7 @@ def platform(request):
 @login_required
 def price_book(request):
     can_write = roles.is_finance(request.user)
-    form = PriceForm(request.POST or None, gpu_models=services.gpu_models())
+    form = PriceForm(request.POST or None, gpu_models=selectors.gpu_models())
     if request.method == "POST":
         _require(roles.is_finance, request.user)
         if form.is_valid():
