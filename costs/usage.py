@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 WORKLOAD_POD_LABEL = "label_gpu_portal_io_workload"  # kube-state-metrics' name for our label
-SHARED_GPU_RESOURCES_PREFIX = "nvidia.com/"
 MIG_RESOURCE_PREFIX = "nvidia.com/mig-"
 WHOLE_GPU_RESOURCE = "nvidia.com/gpu"
 
@@ -109,10 +108,6 @@ class HourRow:
     requests: float = 0.0
     runs: float = 0.0
     fraction: float = 1.0
-
-    @property
-    def key(self) -> tuple[str, str, str, datetime]:
-        return (self.namespace, self.workload, self.resource_name, self.hour)
 
     @property
     def gpu_hours(self) -> float:
