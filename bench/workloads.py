@@ -112,7 +112,7 @@ def main() -> None:
 
     django.setup()
     from django.core.management import call_command
-    from django.db import connection, reset_queries
+    from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
@@ -162,7 +162,6 @@ def main() -> None:
     for label, url in pages.items():
         samples = []
         for _ in range(args.runs):
-            reset_queries()
             with CaptureQueriesContext(connection) as queries:
                 t = time.perf_counter()
                 response = client.get(url)
