@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Protocol
 
-from .registry import MANAGED_BY, MANAGED_BY_LABEL, RECREATE_ANNOTATION, TENANT_LABEL
+from .registry import LABEL_PREFIX, MANAGED_BY, MANAGED_BY_LABEL, RECREATE_ANNOTATION, TENANT_LABEL
 
 
 class BackendError(Exception):
@@ -66,6 +66,11 @@ class Backend(Protocol):
 def object_key(manifest: dict) -> list[str]:
     meta = manifest.get("metadata") or {}
     return [manifest["apiVersion"], manifest["kind"], meta.get("namespace", ""), meta["name"]]
+
+
+def is_shared(manifest: dict) -> bool:
+    """True for objects several tenants render (a ResourceFlavor): never pruned by one tenant."""
+    return (manifest["metadata"].get("labels") or {}).get(f"{LABEL_PREFIX}shared") == "true"
 
 
 def runs_once(manifest: dict) -> bool:

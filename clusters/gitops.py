@@ -19,8 +19,14 @@ import yaml
 from django.conf import settings
 from django.db import connection
 
-from .backends import ObjectOutcome, PermanentError, TransientError, is_subset, object_key
-from .registry import LABEL_PREFIX
+from .backends import (
+    ObjectOutcome,
+    PermanentError,
+    TransientError,
+    is_shared,
+    is_subset,
+    object_key,
+)
 
 AUTHOR = ("gpu-portal", "gpu-portal@localhost")
 REPO_LOCK_CLASS = 7302  # pg advisory lock (class, cluster id): one writer per repository
@@ -59,14 +65,10 @@ def _git(repo: Path, *args: str, check: bool = True) -> str:
     return proc.stdout
 
 
-def _shared(manifest: dict) -> bool:
-    return (manifest["metadata"].get("labels") or {}).get(f"{LABEL_PREFIX}shared") == "true"
-
-
 def file_path(cluster_name: str, tenant_slug: str, manifest: dict) -> str:
     meta = manifest["metadata"]
     leaf = f"{manifest['kind'].lower()}-{meta['name']}.yaml"
-    if _shared(manifest):
+    if is_shared(manifest):
         return f"clusters/{cluster_name}/_shared/{leaf}"
     folder = meta.get("namespace") or "_cluster"
     return f"clusters/{cluster_name}/tenants/{tenant_slug}/{folder}/{leaf}"
@@ -193,7 +195,7 @@ class GitOpsBackend:
             text = _dump(manifest)
             before = (
                 existing.get(path)
-                if not _shared(manifest)
+                if not is_shared(manifest)
                 else (path.read_text() if path.exists() else None)
             )
             if before == text:

@@ -28,6 +28,7 @@ from .backends import (
     TransientError,
     apply_order,
     in_sync,
+    is_shared,
     object_hash,
     object_key,
     runs_once,
@@ -174,11 +175,7 @@ class KubeBackend:
         for api_version, kind in sorted(kinds):
             for item in self._list(api_version, kind, tenant_selector(tenant_slug)):
                 live[tuple(object_key(item))] = item
-        shared_kinds = {
-            (m["apiVersion"], m["kind"])
-            for m in manifests
-            if (m["metadata"].get("labels") or {}).get(f"{LABEL_PREFIX}shared") == "true"
-        }
+        shared_kinds = {(m["apiVersion"], m["kind"]) for m in manifests if is_shared(m)}
         for api_version, kind in sorted(shared_kinds):
             for item in self._list(api_version, kind, SHARED_SELECTOR):
                 live[tuple(object_key(item))] = item
@@ -281,7 +278,7 @@ class KubeBackend:
             item
             for key, item in live.items()
             if key not in desired
-            and (item["metadata"].get("labels") or {}).get(f"{LABEL_PREFIX}shared") != "true"
+            and not is_shared(item)
             and (allow_namespace_deletion or item["kind"] != "Namespace")
         ]
         for item in sorted(stale, key=apply_order, reverse=True):
