@@ -28,9 +28,10 @@ from .models import (
     QuotaRequest,
     Tenant,
     Tier,
+    dns1123_label,
 )
 
-DNS1123 = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+DNS1123 = dns1123_label.regex.pattern
 DNS1123_MESSAGE = (
     "Use lowercase letters, digits and '-', starting and ending with a letter or digit."
 )

@@ -11,16 +11,11 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import Q
 
-from tenants.models import Environment, GpuProfile, Tenant
+from tenants.models import Environment, GpuProfile, Tenant, dns1123_label
 
 DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
 PINNED_IMAGE_RE = re.compile(r"@sha256:[0-9a-f]{64}$")
 
-dns1123_label = RegexValidator(
-    r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
-    "Use lowercase letters, digits and '-', starting and ending with a letter or digit "
-    "(a DNS-1123 label).",
-)
 digest_validator = RegexValidator(
     DIGEST_RE.pattern, "A digest is 'sha256:' followed by 64 lowercase hex characters."
 )
