@@ -37,13 +37,6 @@ def can_rollback(user, tenant: Tenant) -> bool:
     return can_write_tenant(user, tenant) or roles.is_sre(user)
 
 
-def visible_tenants(user):
-    qs = Tenant.objects.all()
-    if roles.sees_all_tenants(user):
-        return qs
-    return qs.filter(memberships__user=user)
-
-
 def tenant_for_user(user, slug: str) -> Tenant:
     tenant = Tenant.objects.filter(slug=slug).first()
     if tenant is None or not can_view_tenant(user, tenant):
