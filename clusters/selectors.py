@@ -14,6 +14,9 @@ from django.http import Http404
 from . import registry
 from .models import Cluster, ClusterCapacity, SyncRun, SyncState
 
+# a tenant is failing on a cluster when its latest run there failed or waits for a retry
+FAILING = (SyncRun.Status.FAILED, SyncRun.Status.RETRYING)
+
 
 @dataclass(frozen=True)
 class CapacityLine:
@@ -95,7 +98,7 @@ def cluster_list() -> list[ClusterHealth]:
     by_cluster = {s["cluster_id"]: s for s in states}
     failing = defaultdict(int)
     for run in latest_runs_per_tenant(cluster_ids=[c.pk for c in clusters]):
-        if run.status in (SyncRun.Status.FAILED, SyncRun.Status.RETRYING):
+        if run.status in FAILING:
             failing[run.cluster_id] += 1
     return [
         ClusterHealth(
@@ -130,9 +133,7 @@ def cluster_sync_overview(cluster: Cluster) -> dict:
     return {
         "waiting": waiting,
         "latest_runs": sorted(runs, key=lambda r: r.tenant_slug),
-        "failing": [
-            r for r in runs if r.status in (SyncRun.Status.FAILED, SyncRun.Status.RETRYING)
-        ],
+        "failing": [r for r in runs if r.status in FAILING],
         "drifted": drifted,
     }
 

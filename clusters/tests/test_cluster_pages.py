@@ -141,3 +141,22 @@ def test_detail_says_all_synced_when_nothing_lags(admin_client):
     page = admin_client.get(reverse("clusters:detail", args=[cluster.name])).content.decode()
 
     assert "All tenants synced" in page
+
+
+def test_failing_tenants_are_those_whose_latest_run_failed_or_is_retrying():
+    from clusters.models import SyncRun
+    from clusters.selectors import cluster_list, cluster_sync_overview
+
+    cluster = ClusterFactory()
+    for tenant_id, statuses in {
+        1: ["failed"],
+        2: ["succeeded", "retrying"],
+        3: ["failed", "noop"],
+    }.items():
+        for status in statuses:
+            SyncRun.objects.create(
+                tenant_id=tenant_id, tenant_slug=f"t{tenant_id}", cluster=cluster, status=status
+            )
+
+    assert cluster_list()[0].failing == 2
+    assert [r.tenant_slug for r in cluster_sync_overview(cluster)["failing"]] == ["t1", "t2"]
