@@ -209,14 +209,20 @@ def _decided_conflict(obj, what: str) -> ConflictError:
     return ConflictError(f"This {what} was already {verb} by {who} at {when}.")
 
 
-@transaction.atomic
-def approve_tenant(*, actor, tenant: Tenant) -> Tenant:
-    _require_admin(actor)
+def _lock_pending_tenant(tenant: Tenant) -> Tenant:
+    """The tenant row, locked, or a conflict if someone already decided it."""
     tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
     if tenant.status != Tenant.Status.PENDING:
         if tenant.decided_at:
             raise _decided_conflict(tenant, "tenant")
         raise ConflictError(f"Tenant {tenant.slug} is {tenant.status}, not pending.")
+    return tenant
+
+
+@transaction.atomic
+def approve_tenant(*, actor, tenant: Tenant) -> Tenant:
+    _require_admin(actor)
+    tenant = _lock_pending_tenant(tenant)
     tenant.status = Tenant.Status.ACTIVE
     tenant.decided_by = actor
     tenant.decided_at = timezone.now()
@@ -231,11 +237,7 @@ def approve_tenant(*, actor, tenant: Tenant) -> Tenant:
 def reject_tenant(*, actor, tenant: Tenant, reason: str) -> Tenant:
     _require_admin(actor)
     reason = _require_reason(reason)
-    tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
-    if tenant.status != Tenant.Status.PENDING:
-        if tenant.decided_at:
-            raise _decided_conflict(tenant, "tenant")
-        raise ConflictError(f"Tenant {tenant.slug} is {tenant.status}, not pending.")
+    tenant = _lock_pending_tenant(tenant)
     now = timezone.now()
     tenant.status = Tenant.Status.REJECTED
     tenant.decided_by = actor
