@@ -62,9 +62,12 @@ def test_every_rendered_tenant_object_is_valid(version):
 
 def test_builtin_objects_also_pass_the_library_uncached():
     tenant, env = next(m for m in matrix() if len(m[1].grants) == len(PROFILES))
+    checked = set()
     for obj in render_environment(tenant, env):
         if "kueue" not in obj["apiVersion"]:
             validate_builtin_with_library(obj, "1.31")
+            checked.add(obj["kind"])
+    assert {"Namespace", "ResourceQuota", "LimitRange", "RoleBinding", "NetworkPolicy"} <= checked
 
 
 @pytest.mark.django_db
