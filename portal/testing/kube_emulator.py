@@ -6,20 +6,43 @@ object answers 404, `/api/v1/namespaces` paths fail, lists lack kind, `/version/
 history slows every request) made a wrapper larger than this module: see
 docs/decisions/0003-sync-engine.md.
 
-Behaviour that is the EMULATOR's, not a real API server's (keep in mind when reading tests):
-- server-side apply replaces the object's spec/labels/annotations/data with the applied config
-  (correct for a single field manager; a real server merges the fields of other managers);
-  no managedFields conflicts, `force` is accepted and ignored; no admission, no defaulting;
+What it models, because the portal's safety rules depend on it (each has its own test in
+portal/tests/test_kube_emulator.py):
+- managedFields per field manager: server-side apply records the fields an applier sent
+  (operation Apply), other writes record the fields they changed (operation Update, manager from
+  `fieldManager` or the client's User-Agent). An apply that would change a field another manager
+  owns answers 409 with a `Status` whose `details.causes` name each field and manager
+  (`FieldManagerConflict`), unless `force=true`, which moves those fields to the applier. Fields
+  an applier owned alone and no longer sends are removed from the object;
+- `ownerReferences` and garbage collection: deleting an owner deletes the dependents whose owners
+  are all gone (`propagationPolicy` Background), first (Foreground: the owner is answered with
+  `deletionTimestamp` and the `foregroundDeletion` finalizer) or not at all (Orphan: the
+  references are removed). Without a policy, batch/v1 Jobs and CronJobs orphan (as the real
+  server's legacy default does) and everything else is Background;
+- `metadata.finalizers`: a deleted object that has some keeps a `deletionTimestamp` until an
+  update removes the last one; a deleted namespace is `Terminating` (status.phase, a
+  `NamespaceFinalizersRemaining` condition naming what holds it), refuses new content with 403,
+  and disappears once its content and finalizers are gone;
+- label selectors with `=`, `==`, `!=`, `k`, `!k`, `k in (a,b)` and `k notin (a,b)`;
+- `resourceVersion` preconditions: a write carrying a stale resourceVersion answers 409 Conflict;
+- SelfSubjectAccessReview and SelfSubjectRulesReview against `rules` (None allows everything).
+
+Where it still differs from a real API server (keep in mind when reading tests):
+- field ownership treats every list as atomic (a real server merges lists of maps by key, e.g.
+  containers by name), and a conflict needs the very same field path (a real server also
+  conflicts on a parent/child overlap); no admission, no defaulting, no validation of specs;
+- garbage collection, foreground deletion and namespace cleanup happen synchronously inside the
+  DELETE request (a real server does them asynchronously, seconds later);
 - resourceVersion is a global counter bumped only when an object's content changes (as a real
   server does for a no-op apply);
-- deleting a namespace removes its objects at once (no Terminating phase, no finalizers);
-- label selectors support `k=v`, `k==v`, `k!=v`, `k` and `!k` (no set-based `in`/`notin`);
-- no watch, no field selectors, no pagination (`limit`/`continue` ignored).
+- no watch, no field selectors, no pagination (`limit`/`continue` ignored), no status
+  subresources (a write may set `status`), no collection deletes.
 
 Test helpers: `fail_next(n, status, path_contains=..., method=...)` makes the next n matching
 requests answer `status` with a Kubernetes `Status` body; `stall_next(n, seconds, ...)` delays
 them (client timeouts); `writes` counts mutating requests (POST/PUT/PATCH/DELETE) received;
-`request_log` keeps (method, path); `put()` / `get()` / `objects()` seed and inspect state.
+`request_log` keeps (method, path); `put(obj, manager=...)` / `get()` / `objects()` seed and
+inspect state; `remove_finalizers()` plays the controller that finishes a finalizer.
 """
 
 from __future__ import annotations
@@ -27,6 +50,7 @@ from __future__ import annotations
 import copy
 import itertools
 import json
+import re
 import threading
 import time
 import uuid
@@ -36,6 +60,8 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
+VERBS = ["create", "delete", "get", "list", "patch", "update"]
+
 
 @dataclass(frozen=True)
 class Kind:
@@ -44,12 +70,14 @@ class Kind:
     kind: str
     plural: str
     namespaced: bool
+    verbs: tuple[str, ...] = tuple(VERBS)
 
     @property
     def api_version(self) -> str:
         return f"{self.group}/{self.version}" if self.group else self.version
 
 
+REVIEWS = ("SelfSubjectAccessReview", "SelfSubjectRulesReview")
 KINDS = [
     Kind("", "v1", "Namespace", "namespaces", False),
     Kind("", "v1", "Node", "nodes", False),
@@ -62,6 +90,7 @@ KINDS = [
     Kind("", "v1", "Pod", "pods", True),
     Kind("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", True),
     Kind("apps", "v1", "Deployment", "deployments", True),
+    Kind("apps", "v1", "ReplicaSet", "replicasets", True),
     Kind("apps", "v1", "StatefulSet", "statefulsets", True),
     Kind("batch", "v1", "Job", "jobs", True),
     Kind("batch", "v1", "CronJob", "cronjobs", True),
@@ -78,20 +107,45 @@ KINDS = [
     Kind("monitoring.coreos.com", "v1", "PrometheusRule", "prometheusrules", True),
     Kind("monitoring.coreos.com", "v1", "ServiceMonitor", "servicemonitors", True),
     Kind("keda.sh", "v1alpha1", "ScaledObject", "scaledobjects", True),
+    Kind(
+        "authorization.k8s.io",
+        "v1",
+        "SelfSubjectAccessReview",
+        "selfsubjectaccessreviews",
+        False,
+        ("create",),
+    ),
+    Kind(
+        "authorization.k8s.io",
+        "v1",
+        "SelfSubjectRulesReview",
+        "selfsubjectrulesreviews",
+        False,
+        ("create",),
+    ),
 ]
-VERBS = ["create", "delete", "get", "list", "patch", "update"]
 # Fields a write may never set: the server owns them.
-SERVER_META = ("uid", "resourceVersion", "creationTimestamp", "managedFields", "generation")
+SERVER_META = (
+    "uid",
+    "resourceVersion",
+    "creationTimestamp",
+    "managedFields",
+    "generation",
+    "deletionTimestamp",
+)
+# Never field-owned: identity of the object, and status (a subresource on a real server).
+UNOWNED = {("apiVersion",), ("kind",), ("status",), ("metadata", "name"), ("metadata", "namespace")}
+_MISSING = object()
 
 
 class ApiError(Exception):
-    def __init__(self, code: int, reason: str, message: str):
+    def __init__(self, code: int, reason: str, message: str, details: dict | None = None):
         super().__init__(message)
-        self.code, self.reason, self.message = code, reason, message
+        self.code, self.reason, self.message, self.details = code, reason, message, details
 
 
-def status_body(code: int, reason: str, message: str) -> dict:
-    return {
+def status_body(code: int, reason: str, message: str, details: dict | None = None) -> dict:
+    body = {
         "kind": "Status",
         "apiVersion": "v1",
         "metadata": {},
@@ -100,6 +154,9 @@ def status_body(code: int, reason: str, message: str) -> dict:
         "reason": reason,
         "code": code,
     }
+    if details:
+        body["details"] = details
+    return body
 
 
 REASONS = {
@@ -115,9 +172,38 @@ REASONS = {
 }
 
 
+# --- label selectors ---------------------------------------------------------------------
+_SET_TERM = re.compile(r"^\s*([^\s!=(),]+)\s+(in|notin)\s+\(([^)]*)\)\s*$")
+
+
+def _selector_terms(selector: str) -> list[str]:
+    """Split on the commas that separate requirements, not those inside `in (a,b)`."""
+    terms, depth, current = [], 0, ""
+    for char in selector:
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        if char == "," and depth == 0:
+            terms.append(current)
+            current = ""
+        else:
+            current += char
+    terms.append(current)
+    return [t.strip() for t in terms if t.strip()]
+
+
 def _selector_matches(selector: str, labels: dict) -> bool:
-    for term in filter(None, (t.strip() for t in selector.split(","))):
-        if "!=" in term:
+    for term in _selector_terms(selector):
+        found = _SET_TERM.match(term)
+        if found:
+            key, op, values = found.groups()
+            allowed = {v.strip() for v in values.split(",") if v.strip()}
+            if op == "in" and labels.get(key) not in allowed:
+                return False
+            if op == "notin" and key in labels and labels[key] in allowed:
+                return False
+        elif "!=" in term:
             k, v = term.split("!=", 1)
             if labels.get(k.strip()) == v.strip():
                 return False
@@ -133,6 +219,91 @@ def _selector_matches(selector: str, labels: dict) -> bool:
     return True
 
 
+# --- field ownership ---------------------------------------------------------------------
+def field_paths(obj: dict, prefix: tuple = ()) -> set[tuple]:
+    """Leaf paths of an object (lists are atomic), minus the fields nobody owns."""
+    paths: set[tuple] = set()
+    for key, value in obj.items():
+        path = (*prefix, key)
+        if path in UNOWNED or (prefix == ("metadata",) and key in SERVER_META):
+            continue
+        if isinstance(value, dict) and value:
+            paths |= field_paths(value, path)
+        else:
+            paths.add(path)
+    return paths
+
+
+def _get_path(obj, path: tuple):
+    for part in path:
+        if not isinstance(obj, dict) or part not in obj:
+            return _MISSING
+        obj = obj[part]
+    return obj
+
+
+def _delete_path(obj: dict, path: tuple) -> None:
+    parents = [obj]
+    for part in path[:-1]:
+        obj = obj.get(part)
+        if not isinstance(obj, dict):
+            return
+        parents.append(obj)
+    parents[-1].pop(path[-1], None)
+    for depth in range(len(path) - 1, 1, -1):  # drop maps left empty (keep top-level ones)
+        if parents[depth] == {}:
+            parents[depth - 1].pop(path[depth - 1], None)
+
+
+def _apply_merge(base: dict, config: dict) -> dict:
+    """Server-side apply's merge of a config into the live object (maps merge, rest replaced)."""
+    result = copy.deepcopy(base)
+    for key, value in config.items():
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = _apply_merge(result[key], value)
+        else:
+            result[key] = copy.deepcopy(value)
+    return result
+
+
+def fields_v1(paths: set[tuple]) -> dict:
+    root: dict = {}
+    for path in sorted(paths):
+        node = root
+        for part in path:
+            node = node.setdefault(f"f:{part}", {})
+    return root
+
+
+def paths_of_fields_v1(fields: dict, prefix: tuple = ()) -> set[tuple]:
+    paths: set[tuple] = set()
+    for key, child in fields.items():
+        if not key.startswith("f:"):
+            continue
+        path = (*prefix, key[2:])
+        nested = paths_of_fields_v1(child, path) if child else set()
+        paths |= nested or {path}
+    return paths
+
+
+def _ownership(obj: dict) -> dict[tuple[str, str], set[tuple]]:
+    """(manager, operation) -> owned field paths, from metadata.managedFields."""
+    owned: dict[tuple[str, str], set[tuple]] = {}
+    for entry in (obj.get("metadata") or {}).get("managedFields") or []:
+        key = (entry.get("manager", ""), entry.get("operation", "Update"))
+        owned.setdefault(key, set()).update(paths_of_fields_v1(entry.get("fieldsV1") or {}))
+    return owned
+
+
+def _field_text(path: tuple) -> str:
+    return "." + ".".join(path)
+
+
+def _user_agent_manager(user_agent: str) -> str:
+    """A real server names an Update manager after the client's User-Agent (before the '/')."""
+    return (user_agent or "unknown").split("/")[0] or "unknown"
+
+
 @dataclass
 class _Fault:
     remaining: int
@@ -141,6 +312,10 @@ class _Fault:
     path_contains: str | None
     method: str | None
     delay: float = 0.0
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class KubeEmulator:
@@ -157,6 +332,10 @@ class KubeEmulator:
         self.writes = 0
         self.requests = 0
         self.request_log: deque[tuple[str, str]] = deque(maxlen=10_000)  # (method, path)
+        # What the caller may do, as RBAC PolicyRules ({apiGroups, resources, verbs}); None
+        # allows everything. Served by SelfSubjectAccessReview / SelfSubjectRulesReview only:
+        # other requests are not authorised against it.
+        self.rules: list[dict] | None = None
         self.server: ThreadingHTTPServer | None = None
         self.thread: threading.Thread | None = None
 
@@ -218,13 +397,30 @@ class KubeEmulator:
                 _Fault(n, 0, "", path_contains, method.upper() if method else None, seconds)
             )
 
-    def put(self, obj: dict) -> dict:
-        """Store an object as if created by someone else (e.g. nodes)."""
+    def put(self, obj: dict, *, manager: str = "test") -> dict:
+        """Store an object as if created or updated by someone else (kubectl, a controller)."""
         kind = self._kind_for(obj["apiVersion"], obj["kind"])
         meta = obj.setdefault("metadata", {})
         ns = meta.get("namespace", "") if kind.namespaced else ""
         with self._lock:
-            return self._write(kind, ns, meta["name"], obj, manager="test")[0]
+            return self._write(kind, ns, meta["name"], obj, manager)[0]
+
+    def apply(self, obj: dict, *, manager: str, force: bool = False) -> dict:
+        """A server-side apply by another field manager (e.g. kubectl apply --server-side)."""
+        kind = self._kind_for(obj["apiVersion"], obj["kind"])
+        ns = obj["metadata"].get("namespace", "") if kind.namespaced else ""
+        with self._lock:
+            return self._write(kind, ns, obj["metadata"]["name"], obj, manager, apply=True,
+                               force=force)[0]  # fmt: skip
+
+    def remove_finalizers(self, api_version: str, kind: str, name: str, namespace: str = ""):
+        """What the controller owning a finalizer does once it has cleaned up."""
+        with self._lock:
+            obj = self._store[(api_version, kind, namespace, name)]
+            obj["metadata"].pop("finalizers", None)
+            if kind == "Namespace":
+                obj.get("spec", {}).pop("finalizers", None)
+            self._finish_deletion((api_version, kind, namespace, name))
 
     def get(self, api_version: str, kind: str, name: str, namespace: str = "") -> dict | None:
         with self._lock:
@@ -305,7 +501,7 @@ class KubeEmulator:
                         "singularName": k.kind.lower(),
                         "namespaced": k.namespaced,
                         "kind": k.kind,
-                        "verbs": VERBS,
+                        "verbs": list(k.verbs),
                     }
                     for k in self.kinds
                     if k.group == group and k.version == version
@@ -337,7 +533,15 @@ class KubeEmulator:
                 return k, namespace, name
         raise ApiError(404, "NotFound", f"the server could not find the requested resource {path}")
 
-    def handle(self, method: str, path: str, query: dict, body: dict | None, ctype: str):
+    def handle(
+        self,
+        method: str,
+        path: str,
+        query: dict,
+        body: dict | None,
+        ctype: str,
+        user_agent: str = "",
+    ):
         kind, ns, name = self.route(path)
         with self._lock:
             if method == "GET":
@@ -358,16 +562,20 @@ class KubeEmulator:
                     "metadata": {"resourceVersion": str(next(self._rv))},
                     "items": items,
                 }
+            if kind.kind in REVIEWS:
+                if method != "POST" or not isinstance(body, dict):
+                    raise ApiError(405, "MethodNotAllowed", f"{method} is not allowed")
+                return 201, self._review(kind.kind, body)
             self.writes += 1
             if method == "DELETE":
                 if not name:
                     raise ApiError(405, "MethodNotAllowed", "collection delete is not emulated")
-                obj = self._get_or_404(kind, ns, name)
-                del self._store[(kind.api_version, kind.kind, ns, name)]
-                if kind.kind == "Namespace":
-                    for key in [key for key in self._store if key[2] == name]:
-                        del self._store[key]
-                return 200, obj
+                self._get_or_404(kind, ns, name)
+                options = body if isinstance(body, dict) else {}
+                policy = query.get("propagationPolicy", [None])[0] or options.get(
+                    "propagationPolicy"
+                )
+                return self._delete((kind.api_version, kind.kind, ns, name), policy)
             if body is None or not isinstance(body, dict):
                 raise ApiError(400, "BadRequest", "the request body is not a JSON object")
             manager = query.get("fieldManager", [""])[0]
@@ -377,9 +585,11 @@ class KubeEmulator:
                     raise ApiError(422, "Invalid", "metadata.name: Required value")
                 if (kind.api_version, kind.kind, ns, name) in self._store:
                     raise ApiError(409, "AlreadyExists", f'{kind.plural} "{name}" already exists')
+                manager = manager or _user_agent_manager(user_agent)
                 return 201, self._write(kind, ns, name, body, manager)[0]
             if method == "PUT":
                 self._get_or_404(kind, ns, name)
+                manager = manager or _user_agent_manager(user_agent)
                 return 200, self._write(kind, ns, name, body, manager)[0]
             if method == "PATCH":
                 if "apply-patch" in ctype:
@@ -387,10 +597,16 @@ class KubeEmulator:
                         raise ApiError(
                             400, "BadRequest", "PatchOptions.meta.k8s.io: fieldManager: Required"
                         )
-                    obj, created = self._write(kind, ns, name, body, manager)
+                    force = query.get("force", ["false"])[0].lower() in ("true", "1")
+                    obj, created = self._write(
+                        kind, ns, name, body, manager, apply=True, force=force
+                    )
                     return (201 if created else 200), obj
                 current = self._get_or_404(kind, ns, name)
                 merged = _merge(current, body)
+                if "resourceVersion" not in (body.get("metadata") or {}):
+                    merged["metadata"].pop("resourceVersion", None)  # no precondition given
+                manager = manager or _user_agent_manager(user_agent)
                 return 200, self._write(kind, ns, name, merged, manager)[0]
         raise ApiError(405, "MethodNotAllowed", f"{method} is not emulated")
 
@@ -400,42 +616,279 @@ class KubeEmulator:
             raise ApiError(404, "NotFound", f'{kind.plural} "{name}" not found')
         return copy.deepcopy(obj)
 
-    def _write(self, kind: Kind, ns: str, name: str, body: dict, manager: str):
-        """Create or replace an object; bumps resourceVersion only if the content changed."""
+    # --- writes and field ownership --------------------------------------------------------
+    def _write(
+        self,
+        kind: Kind,
+        ns: str,
+        name: str,
+        body: dict,
+        manager: str,
+        *,
+        apply: bool = False,
+        force: bool = False,
+    ):
+        """Create, update or apply an object; bumps resourceVersion only if it changed."""
         body = copy.deepcopy(body)
         meta = body.setdefault("metadata", {})
         if body.get("kind", kind.kind) != kind.kind:
             raise ApiError(400, "BadRequest", f"kind {body.get('kind')} does not match the path")
         if meta.get("name", name) != name:
             raise ApiError(400, "BadRequest", "metadata.name does not match the path")
+        key = (kind.api_version, kind.kind, ns, name)
+        old = self._store.get(key)
         if kind.namespaced:
             if not ns:
                 raise ApiError(404, "NotFound", "the namespace of the object is not given")
-            if ("v1", "Namespace", "", ns) not in self._store:
+            namespace = self._store.get(("v1", "Namespace", "", ns))
+            if namespace is None:
                 raise ApiError(404, "NotFound", f'namespaces "{ns}" not found')
+            if old is None and namespace["metadata"].get("deletionTimestamp"):
+                raise ApiError(
+                    403,
+                    "Forbidden",
+                    f'{kind.plural} "{name}" is forbidden: unable to create new content in '
+                    f"namespace {ns} because it is being terminated",
+                )
             meta["namespace"] = ns
+        precondition = meta.get("resourceVersion")
+        if old is not None and precondition and precondition != old["metadata"]["resourceVersion"]:
+            raise ApiError(
+                409,
+                "Conflict",
+                f'Operation cannot be fulfilled on {kind.plural} "{name}": the object has been '
+                "modified; please apply your changes to the latest version and try again",
+            )
         for field in SERVER_META:
             meta.pop(field, None)
         body["apiVersion"], body["kind"], meta["name"] = kind.api_version, kind.kind, name
-        key = (kind.api_version, kind.kind, ns, name)
-        old = self._store.get(key)
+        operation = "Apply" if apply else "Update"
+        if old is None:
+            owned = {(manager or "unknown", operation): field_paths(body)}
+        elif apply:
+            body, owned = self._merge_applied(kind, old, body, manager, force)
+        else:
+            owned = self._updated_ownership(old, body, manager or "unknown")
         if old is not None:
-            old_content = {k: v for k, v in old.items() if k not in ("metadata", "status")}
-            new_content = {k: v for k, v in body.items() if k not in ("metadata", "status")}
-            old_meta = {k: v for k, v in old["metadata"].items() if k not in SERVER_META}
-            if old_content == new_content and old_meta == meta:
-                return copy.deepcopy(old), False
-            for field in ("uid", "creationTimestamp"):
-                meta[field] = old["metadata"][field]
+            old_content = {k: v for k, v in old.items() if k != "metadata"}
+            new_content = {k: v for k, v in body.items() if k != "metadata"}
             if "status" in old and "status" not in body:
-                body["status"] = old["status"]
+                new_content["status"] = body["status"] = old["status"]
+            old_meta = {k: v for k, v in old["metadata"].items() if k not in SERVER_META}
+            new_meta = {k: v for k, v in body["metadata"].items() if k not in SERVER_META}
+            if old_content == new_content and old_meta == new_meta and owned == _ownership(old):
+                return copy.deepcopy(old), False
+            for field in ("uid", "creationTimestamp", "deletionTimestamp"):
+                if field in old["metadata"]:
+                    body["metadata"][field] = old["metadata"][field]
         else:
             meta["uid"] = str(uuid.uuid4())
-            meta["creationTimestamp"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        meta["resourceVersion"] = str(next(self._rv))
-        meta["managedFields"] = [{"manager": manager or "unknown", "operation": "Apply"}]
+            meta["creationTimestamp"] = _now()
+        body["metadata"]["resourceVersion"] = str(next(self._rv))
+        body["metadata"]["managedFields"] = [
+            {
+                "manager": mgr,
+                "operation": op,
+                "apiVersion": kind.api_version,
+                "time": _now(),
+                "fieldsType": "FieldsV1",
+                "fieldsV1": fields_v1(paths),
+            }
+            for (mgr, op), paths in owned.items()
+            if paths
+        ]
         self._store[key] = body
-        return copy.deepcopy(body), old is None
+        if body["metadata"].get("deletionTimestamp"):
+            self._finish_deletion(key)  # an update may have removed the last finalizer
+        return copy.deepcopy(self._store.get(key, body)), old is None
+
+    def _merge_applied(self, kind: Kind, old: dict, config: dict, manager: str, force: bool):
+        """Server-side apply of `config` by `manager` onto `old`: (new object, ownership)."""
+        owned = _ownership(old)
+        sent = field_paths(config)
+        conflicts = [
+            (other, path)
+            for other, paths in owned.items()
+            if other != (manager, "Apply")
+            for path in sorted(paths & sent)
+            if _get_path(old, path) != _get_path(config, path)
+        ]
+        if conflicts and not force:
+            causes = [
+                {
+                    "type": "FieldManagerConflict",
+                    "message": f'conflict with "{other[0]}" using {kind.api_version}',
+                    "field": _field_text(path),
+                }
+                for other, path in conflicts
+            ]
+            listed = "\n".join(f"- {c['message']}: {c['field']}" for c in causes)
+            raise ApiError(
+                409,
+                "Conflict",
+                f"Apply failed with {len(causes)} conflict{'s' if len(causes) > 1 else ''}: "
+                + (f"{causes[0]['message']}: {causes[0]['field']}" if len(causes) == 1 else listed),
+                {"name": old["metadata"]["name"], "kind": kind.plural, "causes": causes},
+            )
+        for other, path in conflicts:  # forced: the applier takes these fields over
+            owned[other].discard(path)
+        mine = owned.get((manager, "Apply"), set())
+        others = set().union(*(p for k, p in owned.items() if k != (manager, "Apply")))
+        merged = copy.deepcopy(old)
+        for path in mine - sent:
+            if path not in others:  # owned by nobody else any more: the applier removed it
+                _delete_path(merged, path)
+        merged = _apply_merge(merged, config)
+        for field in SERVER_META:
+            merged["metadata"].pop(field, None)
+        owned[(manager, "Apply")] = sent
+        return merged, {k: v for k, v in owned.items() if v}
+
+    def _updated_ownership(self, old: dict, new: dict, manager: str):
+        """An Update takes the fields it changed (or removed) away from every other manager."""
+        owned = _ownership(old)
+        old_paths, new_paths = field_paths(old), field_paths(new)
+        changed = {p for p in new_paths if _get_path(old, p) != _get_path(new, p)}
+        removed = old_paths - new_paths
+        for paths in owned.values():
+            paths -= changed | removed
+        owned.setdefault((manager, "Update"), set()).update(changed)
+        return {k: v for k, v in owned.items() if v}
+
+    # --- deletion, garbage collection, finalizers ------------------------------------------
+    def _delete(self, key: tuple, policy: str | None):
+        obj = self._store[key]
+        meta = obj["metadata"]
+        if key[1] == "Namespace":
+            return self._terminate_namespace(key)
+        if policy is None:  # the batch/v1 REST default orphans a Job's pods (legacy behaviour)
+            policy = "Orphan" if key[0] == "batch/v1" else "Background"
+        if policy not in ("Background", "Foreground", "Orphan"):
+            raise ApiError(400, "BadRequest", f"unknown propagationPolicy {policy}")
+        if meta.get("deletionTimestamp"):
+            return 202, copy.deepcopy(obj)
+        if policy == "Orphan":
+            for dependent in self._dependents(meta["uid"]):
+                refs = dependent["metadata"]["ownerReferences"]
+                dependent["metadata"]["ownerReferences"] = [
+                    r for r in refs if r.get("uid") != meta["uid"]
+                ] or None
+                if dependent["metadata"]["ownerReferences"] is None:
+                    del dependent["metadata"]["ownerReferences"]
+        meta["deletionTimestamp"] = _now()
+        meta["resourceVersion"] = str(next(self._rv))
+        if policy == "Foreground":
+            meta["finalizers"] = [*(meta.get("finalizers") or []), "foregroundDeletion"]
+            answer = copy.deepcopy(obj)
+            for dependent in self._dependents(meta["uid"]):
+                self._delete(self._key_of(dependent), "Foreground")
+            meta["finalizers"] = [f for f in meta["finalizers"] if f != "foregroundDeletion"]
+            if not meta["finalizers"]:
+                del meta["finalizers"]
+            self._finish_deletion(key)
+            return 202, answer
+        answer = copy.deepcopy(obj)
+        self._finish_deletion(key)
+        return (200 if key not in self._store else 202), answer
+
+    @staticmethod
+    def _key_of(obj: dict) -> tuple:
+        meta = obj["metadata"]
+        return (obj["apiVersion"], obj["kind"], meta.get("namespace", ""), meta["name"])
+
+    def _dependents(self, uid: str) -> list[dict]:
+        return [
+            o
+            for o in self._store.values()
+            if any(r.get("uid") == uid for r in o["metadata"].get("ownerReferences") or [])
+        ]
+
+    def _finish_deletion(self, key: tuple) -> None:
+        """Remove an object being deleted once no finalizer holds it; collect its dependents."""
+        obj = self._store.get(key)
+        if obj is None or not obj["metadata"].get("deletionTimestamp"):
+            return
+        if obj["metadata"].get("finalizers") or (obj.get("spec") or {}).get("finalizers"):
+            return
+        del self._store[key]
+        uid = obj["metadata"]["uid"]
+        live_uids = {o["metadata"]["uid"] for o in self._store.values()}
+        for dependent in self._dependents(uid):
+            refs = dependent["metadata"]["ownerReferences"]
+            if not any(r.get("uid") in live_uids for r in refs):
+                dep_key = self._key_of(dependent)
+                if dep_key in self._store:
+                    self._delete(dep_key, "Background")
+        if key[2]:
+            self._check_namespace(key[2])
+
+    def _terminate_namespace(self, key: tuple):
+        ns = self._store[key]
+        meta = ns["metadata"]
+        if not meta.get("deletionTimestamp"):
+            meta["deletionTimestamp"] = _now()
+            meta["resourceVersion"] = str(next(self._rv))
+            ns.setdefault("spec", {})["finalizers"] = ["kubernetes"]
+            ns["status"] = {"phase": "Terminating"}
+            for content in [k for k in self._store if k[2] == key[3]]:
+                if content in self._store:
+                    self._delete(content, "Background")
+        answer = copy.deepcopy(self._store.get(key, ns))
+        self._check_namespace(key[3])
+        return (200 if key not in self._store else 202), answer
+
+    def _check_namespace(self, name: str) -> None:
+        key = ("v1", "Namespace", "", name)
+        ns = self._store.get(key)
+        if ns is None or not ns["metadata"].get("deletionTimestamp"):
+            return
+        left = [o for k, o in self._store.items() if k[2] == name]
+        if left:
+            holders = sorted({f for o in left for f in o["metadata"].get("finalizers") or []})
+            ns["status"]["conditions"] = [
+                {
+                    "type": "NamespaceFinalizersRemaining",
+                    "status": "True",
+                    "reason": "SomeFinalizersRemain",
+                    "message": f"Some content in the namespace has finalizers remaining: "
+                    f"{', '.join(holders)} in {len(left)} resource instances",
+                }
+            ]
+            return
+        ns["spec"]["finalizers"] = [f for f in ns["spec"]["finalizers"] if f != "kubernetes"]
+        if not ns["spec"]["finalizers"]:
+            del ns["spec"]["finalizers"]
+        self._finish_deletion(key)
+
+    # --- authorization reviews -------------------------------------------------------------
+    def allows(self, verb: str, group: str, resource: str) -> bool:
+        if self.rules is None:
+            return True
+        return any(
+            (group in r.get("apiGroups", []) or "*" in r.get("apiGroups", []))
+            and (resource in r.get("resources", []) or "*" in r.get("resources", []))
+            and (verb in r.get("verbs", []) or "*" in r.get("verbs", []))
+            for r in self.rules
+        )
+
+    def _review(self, kind: str, body: dict) -> dict:
+        spec = body.get("spec") or {}
+        answer = {"apiVersion": "authorization.k8s.io/v1", "kind": kind,
+                  "metadata": {"creationTimestamp": None}, "spec": spec}  # fmt: skip
+        if kind == "SelfSubjectAccessReview":
+            attrs = spec.get("resourceAttributes") or {}
+            allowed = self.allows(attrs.get("verb", ""), attrs.get("group", ""),
+                                  attrs.get("resource", ""))  # fmt: skip
+            answer["status"] = {"allowed": allowed}
+            if not allowed:
+                answer["status"]["reason"] = "no RBAC rule of the emulator allows it"
+            return answer
+        rules = self.rules if self.rules is not None else [
+            {"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}
+        ]  # fmt: skip
+        answer["status"] = {"resourceRules": copy.deepcopy(rules), "nonResourceRules": [],
+                            "incomplete": False}  # fmt: skip
+        return answer
 
 
 def _merge(current: dict, patch: dict) -> dict:
@@ -502,10 +955,15 @@ class _Handler(BaseHTTPRequestHandler):
                     return self._send(400, status_body(400, "BadRequest", "invalid body"))
         try:
             code, obj = em.handle(
-                self.command, path, query, body, self.headers.get("Content-Type", "")
+                self.command,
+                path,
+                query,
+                body,
+                self.headers.get("Content-Type", ""),
+                self.headers.get("User-Agent", ""),
             )
         except ApiError as exc:
-            return self._send(exc.code, status_body(exc.code, exc.reason, exc.message))
+            return self._send(exc.code, status_body(exc.code, exc.reason, exc.message, exc.details))
         return self._send(code, obj)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _dispatch
