@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from .registry import LABEL_PREFIX, MANAGED_BY, MANAGED_BY_LABEL, RECREATE_ANNOTATION, TENANT_LABEL
@@ -36,8 +36,12 @@ class ObjectOutcome:
     kind: str
     namespace: str
     name: str
-    action: str  # created / configured / unchanged / pruned / failed / drifted
+    action: str  # created / configured / unchanged / pruned / failed / drifted / blocked /
+    # conflict / adopted
     message: str = ""
+    # blocked by a foreign object: ownership.ForeignObject.as_dict(); conflict: {"conflicts":
+    # [{field, manager}]}
+    detail: dict | None = field(default=None, compare=False, hash=False)
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,9 @@ class Backend(Protocol):
         actor: str,
         generation: int,
         previous_hashes: dict[str, str] | None = None,
+        tenant_id: int | None = None,
+        force_conflicts: bool = False,
+        adoptions: dict[tuple, str] | None = None,
     ) -> list[ObjectOutcome]: ...
 
     def drifted(self, *, tenant_slug: str, manifests: list[dict]) -> list[ObjectOutcome]: ...

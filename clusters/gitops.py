@@ -161,6 +161,7 @@ class GitOpsBackend:
         actor: str = "",
         generation: int = 0,
         previous_hashes: dict[str, str] | None = None,  # git itself tells what changed
+        **_ownership,  # tenant_id, force_conflicts, adoptions: the repository has no owners
     ) -> list[ObjectOutcome]:
         with repository_lock(self.cluster.pk):
             return self._apply(

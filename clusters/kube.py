@@ -21,6 +21,7 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.dynamic import DynamicClient
 from kubernetes.dynamic.exceptions import ResourceNotFoundError
 
+from . import ownership
 from .backends import (
     CapacityObservation,
     ObjectOutcome,
@@ -34,7 +35,13 @@ from .backends import (
     runs_once,
     tenant_selector,
 )
-from .registry import FIELD_MANAGER, LABEL_PREFIX, MANAGED_BY, MANAGED_BY_LABEL
+from .registry import (
+    ENVIRONMENT_LABEL,
+    FIELD_MANAGER,
+    LABEL_PREFIX,
+    MANAGED_BY,
+    MANAGED_BY_LABEL,
+)
 
 RETRYABLE_STATUS = {409, 429, 500, 502, 503, 504}
 SHARED_SELECTOR = f"{MANAGED_BY_LABEL}={MANAGED_BY},{LABEL_PREFIX}shared=true"
@@ -68,6 +75,31 @@ def _api_message(exc: ApiException) -> str:
         return (exc.body or exc.reason or str(exc.status))[:500]
 
 
+class ApplyConflict(PermanentError):
+    """Server-side apply refused: another field manager owns fields we would change."""
+
+    def __init__(self, message: str, conflicts: list[dict]):
+        super().__init__(message, status=409)
+        self.conflicts = conflicts
+
+
+def _apply_conflicts(exc: ApiException) -> list[dict]:
+    """`[{field, manager}]` from a 409 apply answer's Status causes (empty if not a conflict)."""
+    try:
+        body = json.loads(exc.body or "")
+    except (ValueError, TypeError):
+        return []
+    causes = ((body or {}).get("details") or {}).get("causes") or []
+    conflicts = []
+    for cause in causes:
+        if cause.get("type") != "FieldManagerConflict":
+            continue
+        message = cause.get("message", "")
+        manager = message.split('"')[1] if message.count('"') >= 2 else message
+        conflicts.append({"field": cause.get("field", ""), "manager": manager})
+    return conflicts
+
+
 def with_retries(call, what: str):
     """Run `call`; retry 409/429/5xx/timeouts with exponential backoff and full jitter.
 
@@ -81,6 +113,15 @@ def with_retries(call, what: str):
             return call()
         except ApiException as exc:
             message = _api_message(exc)
+            conflicts = _apply_conflicts(exc) if exc.status == 409 else []
+            if conflicts:  # retrying cannot help: a person decides who owns the field
+                listed = "; ".join(f"{c['field']} is owned by {c['manager']}" for c in conflicts)
+                raise ApplyConflict(
+                    f"{what}: conflict with another field manager ({listed}); nothing was "
+                    "overwritten. A platform admin can take these fields back with "
+                    "'Resolve conflicts' on the tenant's sync page, or change them back by hand.",
+                    conflicts,
+                ) from None
             if exc.status not in RETRYABLE_STATUS:
                 raise PermanentError(f"{what}: {exc.status} {message}", status=exc.status) from None
             last = f"{what}: {exc.status} {message}"
@@ -181,7 +222,29 @@ class KubeBackend:
                 live[tuple(object_key(item))] = item
         return live
 
-    def _apply_one(self, manifest: dict) -> dict:
+    def _read(self, api_version: str, kind: str, name: str, namespace: str) -> dict | None:
+        """The live object, or None when it does not exist (or its kind is not served)."""
+        resource = self._resource(api_version, kind)
+        if resource is None:
+            return None
+
+        def read():
+            try:
+                return resource.get(
+                    name=name, namespace=namespace or None, _request_timeout=self.timeout
+                ).to_dict()
+            except ApiException as exc:
+                if exc.status == 404:
+                    return None
+                raise
+
+        found = with_retries(read, f"read {kind} {name}")
+        if found is not None:
+            found.setdefault("apiVersion", api_version)
+            found.setdefault("kind", kind)
+        return found
+
+    def _apply_one(self, manifest: dict, *, force: bool = False) -> dict:
         resource = self._resource(manifest["apiVersion"], manifest["kind"])
         if resource is None:
             raise PermanentError(
@@ -195,7 +258,9 @@ class KubeBackend:
                 body=manifest,
                 namespace=meta.get("namespace"),
                 field_manager=FIELD_MANAGER,
-                force_conflicts=True,
+                # never take a field from another manager unless the object is ours and a
+                # person said so (conflict resolution, adoption)
+                force_conflicts=force,
                 _request_timeout=self.timeout,
             ),
             f"apply {manifest['kind']} {meta['name']}",
@@ -211,6 +276,8 @@ class KubeBackend:
                 resource.delete(
                     name=meta["name"],
                     namespace=meta.get("namespace") or None,
+                    # the batch/v1 default orphans a Job's pods: they would keep their GPUs
+                    propagation_policy="Background",
                     _request_timeout=self.timeout,
                 )
             except ApiException as exc:
@@ -218,6 +285,48 @@ class KubeBackend:
                     raise
 
         with_retries(delete, f"delete {item['kind']} {meta['name']}")
+
+    def _foreign_objects(
+        self,
+        manifests: list[dict],
+        live: dict[tuple, dict],
+        *,
+        tenant_id: int,
+        tenant_slug: str,
+        applied_before: set[tuple],
+        adoptions: dict[tuple, str],
+    ) -> tuple[list[ownership.ForeignObject], dict[tuple, dict]]:
+        """Read every desired object the label listing did not return (it may exist without
+        our labels) and find the live ones that are not ours. Returns (foreign, adopted)."""
+        found: list[ownership.ForeignObject] = []
+        adopted: dict[tuple, dict] = {}
+        absent_namespaces: set[str] = set()
+        for manifest in sorted(manifests, key=apply_order):
+            key = tuple(object_key(manifest))
+            current = live.get(key)
+            if current is None:
+                if key[2] in absent_namespaces:
+                    continue  # a namespace that does not exist yet holds nothing
+                current = self._read(key[0], key[1], key[3], key[2])
+                if current is None:
+                    if key[1] == "Namespace":
+                        absent_namespaces.add(key[3])
+                    continue
+                live[key] = current
+            if ownership.is_ours(
+                current,
+                tenant_id=tenant_id,
+                tenant_slug=tenant_slug,
+                applied_before=key in applied_before,
+            ):
+                continue
+            uid = (current.get("metadata") or {}).get("uid", "")
+            if uid and adoptions.get(key) == uid:
+                adopted[key] = current
+                continue
+            labels = manifest["metadata"].get("labels") or {}
+            found.append(ownership.foreign(current, labels.get(ENVIRONMENT_LABEL, "")))
+        return found, adopted
 
     def apply(
         self,
@@ -229,14 +338,41 @@ class KubeBackend:
         actor: str = "",
         generation: int = 0,
         previous_hashes: dict[str, str] | None = None,
+        tenant_id: int | None = None,
+        force_conflicts: bool = False,
+        adoptions: dict[tuple, str] | None = None,
     ) -> list[ObjectOutcome]:
         live = self.live_objects(tenant_slug, manifests, previous_keys)
         previous_hashes = previous_hashes or {}
         outcomes: list[ObjectOutcome] = []
         failed = False
         applied_before = {tuple(k) for k in previous_keys}
+        foreign, adopted = self._foreign_objects(
+            manifests,
+            live,
+            tenant_id=tenant_id,
+            tenant_slug=tenant_slug,
+            applied_before=applied_before,
+            adoptions=adoptions or {},
+        )
+        foreign_keys = {(f.api_version, f.kind, f.namespace, f.name): f for f in foreign}
+        # an object that is not ours blocks every object of its environment
+        blocked_envs = {f.environment: f for f in foreign if f.environment}
         for manifest in sorted(manifests, key=apply_order):
             key = tuple(object_key(manifest))
+            env = (manifest["metadata"].get("labels") or {}).get(ENVIRONMENT_LABEL, "")
+            if key in foreign_keys or env in blocked_envs:
+                cause = foreign_keys.get(key) or blocked_envs[env]
+                message = (
+                    cause.describe()
+                    if key in foreign_keys
+                    else f"not applied: environment {env} is blocked by {cause.kind} {cause.name}"
+                )
+                detail = cause.as_dict() if key in foreign_keys else None
+                outcomes.append(
+                    ObjectOutcome(*key, action="blocked", message=message, detail=detail)
+                )
+                continue
             if key not in live and key in applied_before and runs_once(manifest):
                 outcomes.append(
                     ObjectOutcome(
@@ -249,6 +385,7 @@ class KubeBackend:
             before = live.get(key)
             if (
                 before is not None
+                and key not in adopted
                 and previous_hashes.get("|".join(key)) == object_hash(manifest)
                 and in_sync(manifest, before)
             ):
@@ -257,13 +394,26 @@ class KubeBackend:
                 outcomes.append(ObjectOutcome(*key, action="unchanged"))
                 continue
             try:
-                applied = self._apply_one(manifest)
+                applied = self._apply_one(manifest, force=force_conflicts or key in adopted)
+            except ApplyConflict as exc:
+                failed = True
+                outcomes.append(
+                    ObjectOutcome(
+                        *key,
+                        action="conflict",
+                        message=exc.message,
+                        detail={"conflicts": exc.conflicts},
+                    )
+                )
+                continue
             except PermanentError as exc:
                 failed = True
                 outcomes.append(ObjectOutcome(*key, action="failed", message=exc.message))
                 continue
             if before is None:
                 action = "created"
+            elif key in adopted:
+                action = "adopted"
             elif before["metadata"].get("resourceVersion") != applied["metadata"].get(
                 "resourceVersion"
             ):
@@ -271,7 +421,7 @@ class KubeBackend:
             else:
                 action = "unchanged"
             outcomes.append(ObjectOutcome(*key, action=action))
-        if failed:  # never prune on a partial apply: a missing object may be the failed one
+        if failed or foreign:  # never prune on a partial apply: a missing object may be the cause
             return outcomes
         desired = {tuple(object_key(m)) for m in manifests}
         stale = [
@@ -280,6 +430,12 @@ class KubeBackend:
             if key not in desired
             and not is_shared(item)
             and (allow_namespace_deletion or item["kind"] != "Namespace")
+            and ownership.may_prune(
+                item,
+                tenant_id=tenant_id,
+                tenant_slug=tenant_slug,
+                applied_before=key in applied_before,
+            )
         ]
         for item in sorted(stale, key=apply_order, reverse=True):
             try:

@@ -113,6 +113,8 @@ class SyncRun(models.Model):
         RETRYING = "retrying", "Failed, will retry"
         FAILED = "failed", "Failed"
         WAITING = "waiting", "Waiting for confirmation"
+        BLOCKED = "blocked", "Blocked: object not ours"
+        CONFLICT = "conflict", "Conflict with another field manager"
 
     class Trigger(models.TextChoices):
         CHANGE = "change", "Desired state changed"
@@ -121,7 +123,15 @@ class SyncRun(models.Model):
         DRIFT = "drift", "Drift repair"
         DELETE = "delete", "Confirmed deletion"
 
-    DONE = {Status.SUCCEEDED, Status.NOOP, Status.FAILED, Status.WAITING, Status.RETRYING}
+    DONE = {
+        Status.SUCCEEDED,
+        Status.NOOP,
+        Status.FAILED,
+        Status.WAITING,
+        Status.RETRYING,
+        Status.BLOCKED,
+        Status.CONFLICT,
+    }
 
     tenant_id = models.BigIntegerField(db_index=True)
     tenant_slug = models.CharField(max_length=63)
@@ -159,6 +169,9 @@ class SyncObjectResult(models.Model):
         PRUNED = "pruned", "Pruned"
         FAILED = "failed", "Failed"
         DRIFTED = "drifted", "Drifted (re-applied)"
+        BLOCKED = "blocked", "Blocked (exists, not ours)"
+        CONFLICT = "conflict", "Conflict (another manager owns a field)"
+        ADOPTED = "adopted", "Adopted"
 
     run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="results")
     api_version = models.CharField(max_length=100)
@@ -191,6 +204,12 @@ class SyncState(models.Model):
     applied_hashes = models.JSONField(default=dict, blank=True)
     drift_checked_at = models.DateTimeField(null=True, blank=True)
     drifted_objects = models.JSONField(default=list, blank=True)
+    drift_error = models.TextField(blank=True)
+    # live objects the portal wanted to write but did not create (ownership.ForeignObject)
+    blocked_objects = models.JSONField(default=list, blank=True)
+    # objects whose apply met fields owned by another field manager: {kind, namespace, name,
+    # message, conflicts: [{field, manager}]}
+    conflicts = models.JSONField(default=list, blank=True)
 
     class Meta:
         constraints = [
@@ -215,3 +234,41 @@ class NamespaceDeletion(models.Model):
 
     def __str__(self) -> str:
         return f"delete namespaces of {self.tenant_slug}"
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+class ObjectAdoption(models.Model):
+    """A platform admin's confirmed decision that the portal may take over one live object it
+    did not create. Bound to the object's uid: a re-created object needs a new decision."""
+
+    tenant_id = models.BigIntegerField(db_index=True)
+    tenant_slug = models.CharField(max_length=63)
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="adoptions")
+    api_version = models.CharField(max_length=100)
+    kind = models.CharField(max_length=100)
+    namespace = models.CharField(max_length=63, blank=True)
+    name = models.CharField(max_length=253)
+    uid = models.CharField(max_length=64)
+    # what the preview showed when the admin confirmed: {field: [live, desired]}
+    diff = models.JSONField(default=dict, blank=True)
+    confirmed_by = models.ForeignKey(
+        "auth.User", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    confirmed_at = models.DateTimeField(auto_now_add=True)
+    applied_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-confirmed_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant_id", "cluster", "api_version", "kind", "namespace", "name", "uid"],
+                name="uniq_object_adoption",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"adopt {self.kind} {self.namespace}/{self.name} for {self.tenant_slug}"
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        return (self.api_version, self.kind, self.namespace, self.name)

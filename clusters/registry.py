@@ -67,6 +67,7 @@ class SyncTarget:
     applied_generation: int
     cluster_ids: tuple[int, ...]
     archived: bool = False
+    active: bool = True  # only active tenants are repaired by the drift check
 
 
 Provider = Callable[[int], Iterable[DesiredObject]]

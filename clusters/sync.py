@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from . import registry
+from . import ownership, registry
 from .backends import (
     BackendError,
     ObjectOutcome,
@@ -30,6 +30,7 @@ from .models import (
     Cluster,
     ClusterCapacity,
     NamespaceDeletion,
+    ObjectAdoption,
     SyncObjectResult,
     SyncRun,
     SyncState,
@@ -38,6 +39,8 @@ from .validation import ManifestInvalid, validate_manifests
 
 log = logging.getLogger(__name__)
 LOCK_CLASS = 7301  # first key of our pg advisory locks: (LOCK_CLASS, tenant id)
+# refused for a reason a retry of the same desired state will not fix
+REFUSED = (SyncRun.Status.FAILED, SyncRun.Status.BLOCKED, SyncRun.Status.CONFLICT)
 
 
 class SyncBusy(TransientError):
@@ -101,8 +104,13 @@ def sync_cluster(
     trigger: str,
     actor: str,
     allow_namespace_deletion: bool = False,
+    force_conflicts: bool = False,
 ) -> SyncRun:
-    """Bring one tenant's objects on one cluster to `manifests`. Raises TransientError."""
+    """Bring one tenant's objects on one cluster to `manifests`. Raises TransientError.
+
+    `force_conflicts` (an admin resolving conflicts) takes fields of our own objects back from
+    other field managers; without it a conflict is reported and nothing is overwritten."""
+    manifests = ownership.stamp(manifests, target.tenant_id)
     digest = desired_hash(manifests)
     state, _ = SyncState.objects.get_or_create(
         tenant_id=target.tenant_id, cluster=cluster, defaults={"tenant_slug": target.slug}
@@ -117,8 +125,14 @@ def sync_cluster(
         actor=actor,
         object_count=len(manifests),
     )
-    forced = trigger in (SyncRun.Trigger.FORCE, SyncRun.Trigger.DRIFT)
-    if digest == state.last_success_hash and not forced:
+    adoptions = {
+        a.key: a.uid
+        for a in ObjectAdoption.objects.filter(
+            tenant_id=target.tenant_id, cluster=cluster, applied_at__isnull=True
+        )
+    }
+    forced = trigger in (SyncRun.Trigger.FORCE, SyncRun.Trigger.DRIFT) or force_conflicts
+    if digest == state.last_success_hash and not forced and not adoptions:
         # Same desired state as the last success: no request to the cluster or repository.
         return SyncRun.objects.create(
             **common, status=SyncRun.Status.NOOP, finished_at=timezone.now()
@@ -132,7 +146,7 @@ def sync_cluster(
         last = SyncRun.objects.filter(tenant_id=target.tenant_id, cluster=cluster).first()
         if (
             last is not None
-            and last.status == SyncRun.Status.FAILED
+            and last.status in REFUSED
             and last.desired_hash == digest
             and last.started_at > quiet
         ):
@@ -149,6 +163,8 @@ def sync_cluster(
             trigger=trigger,
             actor=actor,
             allow_namespace_deletion=allow_namespace_deletion,
+            force_conflicts=force_conflicts,
+            adoptions=adoptions,
         )
     except TransientError:
         raise
@@ -168,6 +184,8 @@ def _apply_run(
     trigger: str,
     actor: str,
     allow_namespace_deletion: bool,
+    force_conflicts: bool = False,
+    adoptions: dict | None = None,
 ) -> SyncRun:
     try:
         validate_manifests(manifests, cluster.kubernetes_version)
@@ -187,13 +205,29 @@ def _apply_run(
             allow_namespace_deletion=allow_namespace_deletion,
             actor=actor,
             generation=target.desired_generation,
+            tenant_id=target.tenant_id,
+            force_conflicts=force_conflicts,
+            adoptions=adoptions or {},
         )
     except TransientError as exc:
         _finish(run, SyncRun.Status.RETRYING, exc.message)
         raise
     except PermanentError as exc:
         return _finish(run, SyncRun.Status.FAILED, exc.message)
+    _record_ownership(state, outcomes, run)
+    blocked = [o for o in outcomes if o.action == "blocked" and o.detail]
+    conflicts = [o for o in outcomes if o.action == "conflict"]
     failures = [o for o in outcomes if o.action == "failed"]
+    if blocked:
+        message = "sync blocked, nothing written to these objects: " + "; ".join(
+            o.message for o in blocked[:3]
+        )
+        return _finish(run, SyncRun.Status.BLOCKED, message, outcomes)
+    if conflicts:
+        message = f"{len(conflicts)} object(s) in conflict: " + "; ".join(
+            f"{o.kind} {o.name}: {o.message}" for o in conflicts[:3]
+        )
+        return _finish(run, SyncRun.Status.CONFLICT, message, outcomes)
     if failures:
         message = f"{len(failures)} object(s) refused: " + "; ".join(
             f"{o.kind} {o.name}: {o.message}" for o in failures[:3]
@@ -212,6 +246,32 @@ def _apply_run(
     return run
 
 
+def _record_ownership(state: SyncState, outcomes, run: SyncRun) -> None:
+    """Keep what blocks or conflicts on the state (tenant page, cluster page, API show it)."""
+    blocked = [o.detail for o in outcomes if o.action == "blocked" and o.detail]
+    conflicts = [
+        {"api_version": o.api_version, "kind": o.kind, "namespace": o.namespace,
+         "name": o.name, "message": o.message, **(o.detail or {})}
+        for o in outcomes
+        if o.action == "conflict"
+    ]  # fmt: skip
+    adopted = [o for o in outcomes if o.action == "adopted"]
+    with transaction.atomic(), pghistory.context(task="sync_tenant", run=run.pk):
+        if (state.blocked_objects, state.conflicts) != (blocked, conflicts):
+            state.blocked_objects, state.conflicts = blocked, conflicts
+            state.save(update_fields=["blocked_objects", "conflicts"])
+        for o in adopted:
+            ObjectAdoption.objects.filter(
+                tenant_id=state.tenant_id,
+                cluster_id=state.cluster_id,
+                api_version=o.api_version,
+                kind=o.kind,
+                namespace=o.namespace,
+                name=o.name,
+                applied_at__isnull=True,
+            ).update(applied_at=timezone.now())
+
+
 def _ref_key(ref: str) -> tuple[str, str, str, str]:
     kind, _, rest = ref.partition(" ")
     namespace, _, name = rest.rpartition("/")
@@ -219,7 +279,11 @@ def _ref_key(ref: str) -> tuple[str, str, str, str]:
 
 
 def run_tenant_sync(
-    tenant_id: int, *, trigger: str = SyncRun.Trigger.CHANGE, actor: str = ""
+    tenant_id: int,
+    *,
+    trigger: str = SyncRun.Trigger.CHANGE,
+    actor: str = "",
+    force_conflicts: bool = False,
 ) -> TenantSyncResult:
     """Sync one tenant to every cluster it has (or had) objects on.
 
@@ -255,6 +319,7 @@ def run_tenant_sync(
                 trigger=SyncRun.Trigger.DELETE if deletion else trigger,
                 actor=actor,
                 allow_namespace_deletion=deletion is not None,
+                force_conflicts=force_conflicts,
             )
             result.runs.append(run)
             ok = ok and run.status in (SyncRun.Status.SUCCEEDED, SyncRun.Status.NOOP)
@@ -300,8 +365,12 @@ def reconcile_tenant_ids() -> list[int]:
 
 
 def check_drift(*, cluster_id: int | None = None, repair: bool = True) -> dict[str, int]:
-    """Compare live objects with desired (our fields only) for every synced tenant; record the
-    drift on SyncState and re-apply. Returns counts for the command line."""
+    """Compare live objects with desired (our fields only) for every synced tenant, record the
+    drift on SyncState, and re-apply for active tenants.
+
+    Each tenant is checked under the same lock as its syncs (a repair never races a sync), and
+    on its own: a tenant whose render or cluster fails is recorded and the loop goes on.
+    Tenants that are not active are reported, never repaired. Returns counts."""
     states = (
         SyncState.objects.exclude(last_success_hash="")
         .select_related("cluster")
@@ -309,46 +378,77 @@ def check_drift(*, cluster_id: int | None = None, repair: bool = True) -> dict[s
     )
     if cluster_id is not None:
         states = states.filter(cluster_id=cluster_id)
-    counts = {"checked": 0, "drifted": 0, "errors": 0}
-    rendered_for, target, objects = None, None, []
+    by_tenant: dict[int, list[SyncState]] = defaultdict(list)
     for state in states:
-        if state.tenant_id != rendered_for:  # render a tenant once for all of its clusters
-            rendered_for = state.tenant_id
-            target = registry.hook("sync_target")(state.tenant_id)
-            objects = registry.desired_objects(state.tenant_id) if target else []
-        if target is None:
-            continue
-        manifests = [o.manifest for o in objects if o.cluster_id == state.cluster_id]
+        by_tenant[state.tenant_id].append(state)
+    counts = {"checked": 0, "drifted": 0, "errors": 0, "busy": 0, "reported_only": 0}
+    for tenant_id, tenant_states in by_tenant.items():
+        try:
+            with tenant_lock(tenant_id):
+                _check_tenant_drift(tenant_id, tenant_states, repair=repair, counts=counts)
+        except SyncBusy:
+            counts["busy"] += 1  # a sync is running right now: it brings the tenant in line
+        except Exception as exc:  # noqa: BLE001 - one tenant's failure must not stop the rest
+            log.warning("drift check of tenant %s failed: %s", tenant_id, exc, exc_info=True)
+            counts["errors"] += 1
+            message = f"drift check failed: {exc.__class__.__name__}: {exc}"[:2000]
+            with pghistory.context(task="check_drift"):
+                SyncState.objects.filter(pk__in=[s.pk for s in tenant_states]).update(
+                    drift_checked_at=timezone.now(), drift_error=message
+                )
+    return counts
+
+
+def _check_tenant_drift(
+    tenant_id: int, states: list[SyncState], *, repair: bool, counts: dict[str, int]
+) -> None:
+    target = registry.hook("sync_target")(tenant_id)
+    if target is None:
+        return
+    objects = registry.desired_objects(tenant_id)
+    may_repair = repair and target.active and not target.archived
+    for state in states:
+        manifests = ownership.stamp(
+            [o.manifest for o in objects if o.cluster_id == state.cluster_id], tenant_id
+        )
         try:
             drift = backend_for(state.cluster).drifted(tenant_slug=target.slug, manifests=manifests)
         except BackendError as exc:
             log.warning("drift check of %s on %s failed: %s", target.slug, state.cluster, exc)
             counts["errors"] += 1
+            with pghistory.context(task="check_drift"):
+                state.drift_checked_at = timezone.now()
+                state.drift_error = exc.message[:2000]
+                state.save(update_fields=["drift_checked_at", "drift_error"])
             continue
         counts["checked"] += 1
         state.drift_checked_at = timezone.now()
+        state.drift_error = ""
         state.drifted_objects = [
             {"kind": o.kind, "namespace": o.namespace, "name": o.name, "message": o.message}
             for o in drift
         ]
         with pghistory.context(task="check_drift"):
-            state.save(update_fields=["drift_checked_at", "drifted_objects"])
-        if drift:
-            counts["drifted"] += 1
+            state.save(update_fields=["drift_checked_at", "drifted_objects", "drift_error"])
+        if not drift:
+            continue
+        counts["drifted"] += 1
+        if not may_repair:
             if repair:
-                try:
-                    run = sync_cluster(
-                        target=target,
-                        cluster=state.cluster,
-                        manifests=manifests,
-                        trigger=SyncRun.Trigger.DRIFT,
-                        actor="drift-check",
-                    )
-                except TransientError:
-                    counts["errors"] += 1
-                    continue
-                _save_outcomes(run, drift)  # backends report drift with action "drifted"
-    return counts
+                counts["reported_only"] += 1  # not active: a repair would act for no one
+            continue
+        try:
+            run = sync_cluster(
+                target=target,
+                cluster=state.cluster,
+                manifests=[o.manifest for o in objects if o.cluster_id == state.cluster_id],
+                trigger=SyncRun.Trigger.DRIFT,
+                actor="drift-check",
+            )
+        except TransientError:
+            counts["errors"] += 1
+            continue
+        _save_outcomes(run, drift)  # backends report drift with action "drifted"
 
 
 def refresh_capacity(*, cluster_id: int | None = None) -> dict[str, int]:

@@ -353,6 +353,7 @@ def sync_target(tenant_id: int) -> SyncTarget | None:
         applied_generation=tenant.applied_generation,
         cluster_ids=tuple(sorted(cluster_ids)),
         archived=tenant.status == Tenant.Status.ARCHIVED,
+        active=tenant.status == Tenant.Status.ACTIVE,
     )
 
 

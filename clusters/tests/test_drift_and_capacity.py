@@ -18,23 +18,48 @@ def node(name, product, allocatable):
     }
 
 
-def test_hand_edited_quota_is_found_as_drift_and_re_applied(kube_cluster, kube_emulator):
+COUNTS = {"checked": 0, "drifted": 0, "errors": 0, "busy": 0, "reported_only": 0}
+
+
+def test_quota_raised_by_kubectl_is_drift_reported_as_a_conflict_not_overwritten(
+    kube_cluster, kube_emulator
+):
     tenant = approved_tenant(kube_cluster)
     run_tenant_sync(tenant.pk)
     quota = kube_emulator.get("v1", "ResourceQuota", "gpu-portal-quota", "team-a-dev")
     quota["spec"]["hard"]["requests.nvidia.com/gpu"] = "64"
-    kube_emulator.put(quota)
+    kube_emulator.put(quota, manager="kubectl-edit")
 
     counts = check_drift(cluster_id=kube_cluster.pk)
 
-    assert counts == {"checked": 1, "drifted": 1, "errors": 0}
-    assert SyncState.objects.get().drifted_objects == [
+    assert counts == COUNTS | {"checked": 1, "drifted": 1}
+    state = SyncState.objects.get()
+    assert state.drifted_objects == [
         {"kind": "ResourceQuota", "namespace": "team-a-dev", "name": "gpu-portal-quota",
          "message": "fields changed"}
     ]  # fmt: skip
     live = kube_emulator.get("v1", "ResourceQuota", "gpu-portal-quota", "team-a-dev")
+    assert live["spec"]["hard"]["requests.nvidia.com/gpu"] == "64"
+    (conflict,) = state.conflicts
+    assert conflict["conflicts"] == [
+        {"field": ".spec.hard.requests.nvidia.com/gpu", "manager": "kubectl-edit"}
+    ]
+    assert SyncObjectResult.objects.filter(action="conflict", kind="ResourceQuota").exists()
+
+
+def test_an_admin_resolving_the_conflict_takes_the_field_back(kube_cluster, kube_emulator):
+    tenant = approved_tenant(kube_cluster)
+    run_tenant_sync(tenant.pk)
+    quota = kube_emulator.get("v1", "ResourceQuota", "gpu-portal-quota", "team-a-dev")
+    quota["spec"]["hard"]["requests.nvidia.com/gpu"] = "64"
+    kube_emulator.put(quota, manager="kubectl-edit")
+    check_drift(cluster_id=kube_cluster.pk)
+
+    run_tenant_sync(tenant.pk, trigger="force", force_conflicts=True)
+
+    live = kube_emulator.get("v1", "ResourceQuota", "gpu-portal-quota", "team-a-dev")
     assert live["spec"]["hard"]["requests.nvidia.com/gpu"] == "3"
-    assert SyncObjectResult.objects.filter(action="drifted", kind="ResourceQuota").exists()
+    assert SyncState.objects.get().conflicts == []
 
 
 def test_fields_set_by_others_are_not_drift(kube_cluster, kube_emulator):
@@ -115,7 +140,7 @@ def test_drift_check_of_a_tenant_on_two_clusters_compares_each_with_its_own_obje
     quota["spec"]["hard"]["requests.nvidia.com/gpu"] = "64"
     second_emulator.put(quota)
 
-    assert check_drift(repair=False) == {"checked": 2, "drifted": 1, "errors": 0}
+    assert check_drift(repair=False) == COUNTS | {"checked": 2, "drifted": 1}
     assert SyncState.objects.get(cluster=kube_cluster).drifted_objects == []
     assert [o["namespace"] for o in SyncState.objects.get(cluster=second).drifted_objects] == [
         "team-a-prod"
