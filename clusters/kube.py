@@ -222,7 +222,7 @@ class KubeBackend:
                 live[tuple(object_key(item))] = item
         return live
 
-    def _read(self, api_version: str, kind: str, name: str, namespace: str) -> dict | None:
+    def read_object(self, api_version: str, kind: str, name: str, namespace: str) -> dict | None:
         """The live object, or None when it does not exist (or its kind is not served)."""
         resource = self._resource(api_version, kind)
         if resource is None:
@@ -307,7 +307,7 @@ class KubeBackend:
             if current is None:
                 if key[2] in absent_namespaces:
                     continue  # a namespace that does not exist yet holds nothing
-                current = self._read(key[0], key[1], key[3], key[2])
+                current = self.read_object(key[0], key[1], key[3], key[2])
                 if current is None:
                     if key[1] == "Namespace":
                         absent_namespaces.add(key[3])

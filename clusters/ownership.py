@@ -139,3 +139,23 @@ def foreign(live: dict, environment: str) -> ForeignObject:
         labels=dict(meta.get("labels") or {}),
         environment=environment,
     )
+
+
+def field_diff(desired: dict, live: dict | None) -> dict[str, list]:
+    """`{".metadata.labels.x": [live value, desired value]}` for every field we set that the
+    live object lacks or holds differently (what an apply would change)."""
+    changes: dict[str, list] = {}
+
+    def walk(want, have, path):
+        if isinstance(want, dict) and want:
+            for key, value in want.items():
+                if path == () and key in ("apiVersion", "kind"):
+                    continue
+                if path == ("metadata",) and key in ("name", "namespace"):
+                    continue
+                walk(value, have.get(key) if isinstance(have, dict) else None, (*path, key))
+        elif want != have and str(want) != str(have):
+            changes["." + ".".join(path)] = [have, want]
+
+    walk(desired, live or {}, ())
+    return changes

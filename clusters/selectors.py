@@ -15,7 +15,12 @@ from . import registry
 from .models import Cluster, ClusterCapacity, SyncRun, SyncState
 
 # a tenant is failing on a cluster when its latest run there failed or waits for a retry
-FAILING = (SyncRun.Status.FAILED, SyncRun.Status.RETRYING)
+FAILING = (
+    SyncRun.Status.FAILED,
+    SyncRun.Status.RETRYING,
+    SyncRun.Status.BLOCKED,
+    SyncRun.Status.CONFLICT,
+)
 
 
 @dataclass(frozen=True)
@@ -128,6 +133,11 @@ def cluster_sync_overview(cluster: Cluster) -> dict:
         .exclude(drifted_objects=[])
         .order_by("tenant_slug")
     )
+    attention = list(
+        SyncState.objects.filter(cluster=cluster)
+        .exclude(blocked_objects=[], conflicts=[])
+        .order_by("tenant_slug")
+    )
     waiting_ids = registry.hook("pending_tenant_ids")(cluster_id=cluster.pk)
     waiting = sorted(registry.hook("tenant_slugs")(waiting_ids).values()) if waiting_ids else []
     return {
@@ -135,6 +145,8 @@ def cluster_sync_overview(cluster: Cluster) -> dict:
         "latest_runs": sorted(runs, key=lambda r: r.tenant_slug),
         "failing": [r for r in runs if r.status in FAILING],
         "drifted": drifted,
+        "blocked": [s for s in attention if s.blocked_objects],
+        "conflicted": [s for s in attention if s.conflicts],
     }
 
 

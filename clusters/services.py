@@ -111,6 +111,19 @@ def force_sync(*, actor, tenant_id: int) -> None:
     )
 
 
+def resolve_conflicts(*, actor, tenant_id: int) -> None:
+    """Take back the fields other managers changed on this tenant's own objects (a forced
+    apply; objects the portal did not create are never forced: they need an adoption)."""
+    _require_admin(actor)
+    from .tasks import sync_tenant
+
+    transaction.on_commit(
+        lambda: sync_tenant.delay(
+            tenant_id, trigger=SyncRun.Trigger.FORCE, actor=actor.username, force_conflicts=True
+        )
+    )
+
+
 @transaction.atomic
 def confirm_namespace_deletion(*, actor, tenant_id: int) -> NamespaceDeletion:
     """An admin's explicit go-ahead to delete an archived tenant's namespaces."""

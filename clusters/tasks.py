@@ -15,13 +15,17 @@ def _countdown(retries: int) -> float:
 
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None)
-def sync_tenant(self, tenant_id: int, trigger: str = "change", actor: str = "") -> None:
+def sync_tenant(
+    self, tenant_id: int, trigger: str = "change", actor: str = "", force_conflicts: bool = False
+) -> None:
     """Render, validate and apply one tenant's desired state to its cluster(s)."""
     from . import sync
     from .backends import TransientError
 
     try:
-        sync.run_tenant_sync(tenant_id, trigger=trigger, actor=actor)
+        sync.run_tenant_sync(
+            tenant_id, trigger=trigger, actor=actor, force_conflicts=force_conflicts
+        )
     except TransientError as exc:
         # The tenant stays pending; the reconcile beat would also pick it up.
         if self.request.retries >= int(getattr(settings, "PORTAL_SYNC_MAX_RETRIES", 8)):

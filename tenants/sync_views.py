@@ -8,7 +8,7 @@ import pghistory
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 from drf_spectacular.utils import extend_schema
@@ -16,9 +16,10 @@ from rest_framework import serializers, status
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
+from clusters import adoption
 from clusters import selectors as cluster_selectors
 from clusters import services as cluster_services
-from clusters.models import NamespaceDeletion, SyncObjectResult, SyncRun, SyncState
+from clusters.models import Cluster, NamespaceDeletion, SyncObjectResult, SyncRun, SyncState
 from portal import roles
 from portal.domain_errors import DomainError
 
@@ -88,6 +89,60 @@ def confirm_namespace_deletion(request, slug):
     )
 
 
+@login_required
+@require_POST
+def resolve_conflicts(request, slug):
+    return _admin_action(
+        request,
+        slug,
+        lambda t: cluster_services.resolve_conflicts(actor=request.user, tenant_id=t.pk),
+        "Conflicts will be resolved by the next sync: the portal takes its fields back.",
+    )
+
+
+ADOPT_KEYS = ("api_version", "kind", "namespace", "name")
+
+
+@login_required
+def adopt(request, slug):
+    """Preview (GET) and confirm (POST) the adoption of one object the portal did not create."""
+    tenant = get_tenant_for_user(request.user, slug)
+    if not roles.is_platform_admin(request.user):
+        raise PermissionDenied
+    params = request.POST if request.method == "POST" else request.GET
+    cluster = get_object_or_404(Cluster, name=params.get("cluster", ""))
+    key = {k: params.get(k, "") for k in ADOPT_KEYS}
+    try:
+        preview = adoption.adoption_preview(
+            actor=request.user, tenant_id=tenant.pk, cluster=cluster, **key
+        )
+    except DomainError as exc:
+        messages.error(request, str(exc))
+        return redirect("tenants_sync:panel", slug=tenant.slug)
+    error = ""
+    if request.method == "POST":
+        try:
+            adoption.adopt_object(
+                actor=request.user,
+                tenant_id=tenant.pk,
+                cluster=cluster,
+                uid=params.get("uid", ""),
+                confirmed=params.get("confirm") == "on",
+                **key,
+            )
+            messages.success(
+                request, f"{preview.kind} {preview.name} adopted; the next sync takes it over."
+            )
+            return redirect("tenants_sync:panel", slug=tenant.slug)
+        except DomainError as exc:
+            error = str(exc)
+    return render(
+        request,
+        "tenants/adopt.html",
+        {"tenant": tenant, "preview": preview, "cluster": cluster, "error": error},
+    )
+
+
 # --- API ----------------------------------------------------------------------------------
 
 
@@ -116,7 +171,7 @@ class SyncStateOutput(serializers.ModelSerializer):
         model = SyncState
         fields = [
             "cluster", "last_success_at", "last_success_generation", "drift_checked_at",
-            "drifted_objects",
+            "drifted_objects", "drift_error", "blocked_objects", "conflicts",
         ]  # fmt: skip
 
 

@@ -57,6 +57,13 @@ def labels_for(workload, environment) -> dict:
     }
 
 
+def template_labels(labels: dict) -> dict:
+    """Labels for templates other controllers stamp out (Deployment/Job `template`, CronJob
+    `jobTemplate`): never the managed-by label the sync engine prunes by, so the Jobs and pods
+    they create are never taken for the portal's own objects."""
+    return {k: v for k, v in labels.items() if k != MANAGED_BY_LABEL}
+
+
 def _metadata(name: str, namespace: str, labels: dict, **extra) -> dict:
     return {"name": name, "namespace": namespace, "labels": dict(labels), **extra}
 
@@ -122,7 +129,7 @@ def render_inference_deployment(
             "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1},
         },
         "template": {
-            "metadata": {"labels": labels},
+            "metadata": {"labels": template_labels(labels)},
             "spec": {"containers": [container], **_gpu_pod_placement(revision)},
         },
     }
@@ -262,7 +269,7 @@ def _job_pod_template(workload, revision, environment, labels: dict) -> dict:
                 "persistentVolumeClaim": {"claimName": checkpoint_claim_name(workload)},
             }
         ]
-    return {"metadata": {"labels": labels}, "spec": pod_spec}
+    return {"metadata": {"labels": template_labels(labels)}, "spec": pod_spec}
 
 
 def render_training_job(workload, revision: WorkloadRevision, environment) -> dict:
@@ -308,7 +315,7 @@ def render_batch_cronjob(workload, revision: WorkloadRevision, environment) -> d
             "successfulJobsHistoryLimit": 3,
             "failedJobsHistoryLimit": 3,
             "jobTemplate": {
-                "metadata": {"labels": job_labels},
+                "metadata": {"labels": template_labels(job_labels)},
                 "spec": {
                     "parallelism": max(1, replicas),
                     "completions": max(1, replicas),

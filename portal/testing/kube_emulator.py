@@ -41,8 +41,9 @@ Where it still differs from a real API server (keep in mind when reading tests):
 Test helpers: `fail_next(n, status, path_contains=..., method=...)` makes the next n matching
 requests answer `status` with a Kubernetes `Status` body; `stall_next(n, seconds, ...)` delays
 them (client timeouts); `writes` counts mutating requests (POST/PUT/PATCH/DELETE) received;
-`request_log` keeps (method, path); `put(obj, manager=...)` / `get()` / `objects()` seed and
-inspect state; `remove_finalizers()` plays the controller that finishes a finalizer.
+`request_log` keeps (method, path); `delete_policies` the propagationPolicy of each DELETE;
+`put(obj, manager=...)` / `apply(obj, manager=...)` / `get()` / `objects()` seed and inspect state;
+`remove_finalizers()` plays the controller that finishes a finalizer.
 """
 
 from __future__ import annotations
@@ -332,6 +333,7 @@ class KubeEmulator:
         self.writes = 0
         self.requests = 0
         self.request_log: deque[tuple[str, str]] = deque(maxlen=10_000)  # (method, path)
+        self.delete_policies: list[str | None] = []  # propagationPolicy of each DELETE received
         # What the caller may do, as RBAC PolicyRules ({apiGroups, resources, verbs}); None
         # allows everything. Served by SelfSubjectAccessReview / SelfSubjectRulesReview only:
         # other requests are not authorised against it.
@@ -575,6 +577,7 @@ class KubeEmulator:
                 policy = query.get("propagationPolicy", [None])[0] or options.get(
                     "propagationPolicy"
                 )
+                self.delete_policies.append(policy)
                 return self._delete((kind.api_version, kind.kind, ns, name), policy)
             if body is None or not isinstance(body, dict):
                 raise ApiError(400, "BadRequest", "the request body is not a JSON object")

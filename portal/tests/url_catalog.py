@@ -17,6 +17,8 @@ TENANT_OWNED: dict[str, dict[str, str]] = {
     "tenants_sync:panel": _SLUG,
     "tenants_sync:force": _SLUG,
     "tenants_sync:delete_namespaces": _SLUG,
+    "tenants_sync:resolve_conflicts": _SLUG,
+    "tenants_sync:adopt": _SLUG,
     "tenants:quota_approve": {"pk": "quota_request"},
     "tenants:quota_reject": {"pk": "quota_request"},
     "tenants:detail": _SLUG,
