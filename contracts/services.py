@@ -1,8 +1,6 @@
 """Writes of interface documents (section by section, by the role that owns the section, each
 edit an immutable version), the SRE production-readiness sign-off, and the on-call directory."""
 
-from decimal import Decimal, InvalidOperation
-
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
@@ -10,6 +8,7 @@ from django.utils import timezone
 
 from portal import roles
 from portal.domain_errors import DomainError
+from portal.finite_numbers import NOT_FINITE, is_finite_number, parse_ratio
 from tenants.outbox import bump_desired_generation
 
 from . import selectors
@@ -89,11 +88,10 @@ def _clean_alerts(rows) -> list[dict]:
 
 def _ratio(text: str, index: int) -> None:
     try:
-        Decimal(text.rstrip("%").strip())
-    except InvalidOperation:
+        parse_ratio(text)  # finite and within 0-100%: the rule renders it as a ratio
+    except ValidationError as exc:
         raise DomainError(
-            f"alert {index + 1}: threshold '{text}' is not a number or percentage (e.g. 95%).",
-            field="alerts",
+            f"alert {index + 1}: threshold {exc.messages[0]}", field="alerts"
         ) from None
 
 
@@ -134,6 +132,8 @@ def update_section(*, workload, section: str, values: dict, actor) -> InterfaceD
                         if name in ("model_name", "accuracy_metric", "rollback_trigger")
                         else None
                     )
+                if not is_finite_number(value):
+                    raise DomainError(f"{name}: {NOT_FINITE}", field=name)
                 setattr(document, name, value)
             try:
                 document.full_clean(exclude=["workload", "signed_off_by"])
