@@ -58,6 +58,20 @@ PRUNABLE_KINDS = [
     ("v1", "Namespace"),
 ]
 
+# How an archived tenant's workloads are stopped (kind -> fields applied by QUIESCE_MANAGER).
+QUIESCE_MANAGER = "gpu-portal-archive"
+QUIESCE = [
+    ("apps/v1", "Deployment", {"spec": {"replicas": 0}}),
+    ("apps/v1", "StatefulSet", {"spec": {"replicas": 0}}),
+    ("batch/v1", "Job", {"spec": {"suspend": True}}),
+    ("batch/v1", "CronJob", {"spec": {"suspend": True}}),
+    (
+        "keda.sh/v1alpha1",
+        "ScaledObject",
+        {"metadata": {"annotations": {"autoscaling.keda.sh/paused-replicas": "0"}}},
+    ),
+]
+
 _clients: dict[tuple, DynamicClient] = {}
 _clients_lock = threading.Lock()
 _cache_dir = Path(tempfile.mkdtemp(prefix="gpu-portal-discovery-"))
@@ -446,6 +460,62 @@ class KubeBackend:
                     ObjectOutcome(*object_key(item), action="failed", message=exc.message)
                 )
         return outcomes
+
+    def quiesce(self, *, tenant_id: int, tenant_slug: str) -> list[ObjectOutcome]:
+        """Stop an archived tenant's workloads without deleting them: Deployments and
+        StatefulSets to zero replicas, Jobs and CronJobs suspended, KEDA scaling paused at zero.
+        Only objects that are ours; applied by a separate field manager, so the portal's own
+        applied configuration is left as it was."""
+        outcomes = []
+        for api_version, kind, change in QUIESCE:
+            for item in self._list(api_version, kind, tenant_selector(tenant_slug)):
+                if not ownership.is_ours(
+                    item, tenant_id=tenant_id, tenant_slug=tenant_slug, applied_before=False
+                ):
+                    continue
+                meta = item["metadata"]
+                body = {
+                    "apiVersion": api_version,
+                    "kind": kind,
+                    "metadata": {"name": meta["name"], "namespace": meta.get("namespace")},
+                }
+                for section, fields in change.items():
+                    body.setdefault(section, {}).update(fields)
+                resource = self._resource(api_version, kind)
+                with_retries(
+                    lambda resource=resource, body=body: self.dyn.server_side_apply(
+                        resource,
+                        body=body,
+                        namespace=body["metadata"]["namespace"],
+                        field_manager=QUIESCE_MANAGER,
+                        force_conflicts=True,  # ours: take replicas/suspend from our applier
+                        _request_timeout=self.timeout,
+                    ),
+                    f"stop {kind} {meta['name']}",
+                )
+                outcomes.append(
+                    ObjectOutcome(api_version, kind, meta.get("namespace", ""), meta["name"],
+                                  action="configured", message="stopped (tenant archived)")
+                )  # fmt: skip
+        return outcomes
+
+    def namespace_states(self, names: list[str]) -> dict[str, str]:
+        """Per namespace: "gone", "Active", or "Terminating" with what still holds it."""
+        states = {}
+        for name in names:
+            live = self.read_object("v1", "Namespace", name, "")
+            if live is None:
+                states[name] = "gone"
+                continue
+            status = live.get("status") or {}
+            phase = status.get("phase") or "Active"
+            held = "; ".join(
+                c.get("message", "")
+                for c in status.get("conditions") or []
+                if c.get("status") == "True" and c.get("message")
+            )
+            states[name] = f"{phase}: {held}" if held else phase
+        return states
 
     def drifted(self, *, tenant_slug: str, manifests: list[dict]) -> list[ObjectOutcome]:
         """Desired objects whose live copy is missing or differs in a field we set."""

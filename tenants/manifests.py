@@ -385,7 +385,12 @@ def capacity_allocations(cluster_id: int) -> dict[tuple[str, str], dict[str, int
         QuotaGrant.objects.filter(
             Q(environment__cluster_id=cluster_id),
             revoked_at__isnull=True,
-            tenant__status__in=[Tenant.Status.ACTIVE, Tenant.Status.PENDING],
+            # an archived tenant's grants count until its capacity is released (archive.py)
+            tenant__status__in=[
+                Tenant.Status.ACTIVE,
+                Tenant.Status.PENDING,
+                Tenant.Status.ARCHIVED,
+            ],
         )
         .values("profile__gpu_product", "profile__resource_name")
         .annotate(guaranteed=Sum("guaranteed"), burst=Sum("burst"))

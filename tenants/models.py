@@ -133,6 +133,15 @@ class Tenant(models.Model):
     cluster = models.ForeignKey(Cluster, on_delete=models.PROTECT, related_name="tenants")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     decision_reason = models.TextField(blank=True, max_length=2000)
+    # archive lifecycle (tenants/archive.py): requested -> workloads stopped after the grace
+    # period -> namespaces deleted after an admin confirms -> capacity released once the
+    # cluster no longer holds it (grants stay live, and counted, until then)
+    archived_at = models.DateTimeField(null=True, blank=True)
+    workloads_stop_at = models.DateTimeField(null=True, blank=True)
+    workloads_stopped_at = models.DateTimeField(null=True, blank=True)
+    capacity_released_at = models.DateTimeField(null=True, blank=True)
+    # per namespace, what the cluster said at the last check: {"team-a-dev": "Terminating: ..."}
+    archive_namespaces = models.JSONField(default=dict, blank=True)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -392,7 +392,12 @@ def revoke_quota_grant(*, actor, grant: QuotaGrant) -> QuotaGrant:
 
 @transaction.atomic
 def archive_tenant(*, actor, tenant: Tenant) -> Tenant:
-    """Active -> archived: live grants are revoked and pending requests cancelled."""
+    """Active -> archived: pending requests cancelled; workloads stop after the grace period.
+
+    Grants stay live (their capacity is still held on the cluster) until tenants/archive.py
+    sees the cluster no longer holds the tenant's namespaces, and only then revokes them."""
+    from .archive import grace_period
+
     _require_admin(actor)
     tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
     if not tenant.can_transition(Tenant.Status.ARCHIVED):
@@ -401,11 +406,9 @@ def archive_tenant(*, actor, tenant: Tenant) -> Tenant:
         )
     now = timezone.now()
     tenant.status = Tenant.Status.ARCHIVED
-    tenant.save(update_fields=["status", "updated_at"])
-    for grant in tenant.quota_grants.select_for_update().filter(revoked_at__isnull=True):
-        grant.revoked_at = now
-        grant.revoked_by = actor
-        grant.save(update_fields=["revoked_at", "revoked_by", "updated_at"])
+    tenant.archived_at = now
+    tenant.workloads_stop_at = now + grace_period()
+    tenant.save(update_fields=["status", "archived_at", "workloads_stop_at", "updated_at"])
     for pending in tenant.quota_requests.select_for_update().filter(
         status=QuotaRequest.Status.PENDING
     ):

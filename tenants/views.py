@@ -321,7 +321,8 @@ def archive(request, slug: str):
         request,
         slug,
         lambda: services.archive_tenant(actor=request.user, tenant=tenant),
-        f"Tenant {slug} archived; its grants are revoked.",
+        f"Tenant {slug} archived; its workloads stop after the grace period and its capacity "
+        "is released once its namespaces are deleted from the cluster.",
     )
 
 

@@ -372,7 +372,10 @@ def render_deployment(deployment: WorkloadEnvironment) -> list[dict]:
 
 def deployments_of_tenant(tenant_id: int):
     return (
-        WorkloadEnvironment.objects.filter(workload__tenant_id=tenant_id)
+        # only active tenants run workloads (and get their alert rules)
+        WorkloadEnvironment.objects.filter(
+            workload__tenant_id=tenant_id, workload__tenant__status="active"
+        )
         .select_related(
             "workload__tenant",
             "environment__cluster",

@@ -75,6 +75,14 @@ class GateResult:
 def _require_writer(actor, tenant, action: str) -> None:
     if not selectors.can_write_tenant(actor, tenant):
         raise PermissionDenied(f"Only owners and members of {tenant.slug} can {action}.")
+    _require_active(tenant, action)
+
+
+def _require_active(tenant, action: str) -> None:
+    if tenant.status != "active":
+        raise DomainError(
+            f"Tenant {tenant.slug} is {tenant.status}: only active tenants can {action}."
+        )
 
 
 def _validated_revision(revision: WorkloadRevision, template: str) -> WorkloadRevision:
@@ -442,6 +450,7 @@ def rollback(*, workload: Workload, environment_name: str, actor, reason: str = 
     """Put the environment back on the revision it ran before, in one action."""
     if not selectors.can_rollback(actor, workload.tenant):
         raise PermissionDenied("Only the tenant's owners/members or an SRE can roll back.")
+    _require_active(workload.tenant, "roll back workloads")
     env = _target_environment(workload, environment_name)
     with transaction.atomic():
         dep = (
