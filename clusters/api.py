@@ -126,3 +126,29 @@ def cluster_capacity(request, name):
             ).data,
         }
     )
+
+
+class MissingPermissionOutput(serializers.Serializer):
+    group = serializers.CharField()
+    resource = serializers.CharField()
+    verb = serializers.CharField()
+    name = serializers.CharField(help_text="resource name the rule is limited to, if any")
+    why = serializers.CharField()
+
+
+class PreflightOutput(serializers.Serializer):
+    cluster = serializers.CharField(source="cluster.name")
+    applicable = serializers.BooleanField()
+    reachable = serializers.BooleanField()
+    ok = serializers.BooleanField()
+    checked = serializers.IntegerField(help_text="verbs asked with SelfSubjectAccessReview")
+    missing = MissingPermissionOutput(many=True)
+    error = serializers.CharField()
+
+
+@extend_schema(responses=PreflightOutput, summary="What the portal may not do on the cluster")
+@api_view(["GET"])
+def cluster_preflight(request, name):
+    _admin(request)
+    cluster = selectors.get_cluster(name)
+    return Response(PreflightOutput(selectors.cluster_preflight(cluster)).data)

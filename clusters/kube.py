@@ -554,3 +554,34 @@ class KubeBackend:
                 except (TypeError, ValueError):
                     continue
         return [CapacityObservation(p, r, n) for (p, r), n in sorted(totals.items())]
+
+
+def preflight(cluster) -> list[dict]:
+    """Ask the API server, one SelfSubjectAccessReview per verb, what the portal's credentials
+    may do; returns what is missing as [{group, resource, verb, name, why}]."""
+    from .permissions import checks
+
+    backend = KubeBackend(cluster)
+    review = backend._resource("authorization.k8s.io/v1", "SelfSubjectAccessReview")
+    if review is None:
+        raise PermanentError(f"{cluster.name} does not serve SelfSubjectAccessReview")
+    missing = []
+    for need, verb, name in checks():
+        attributes = {"group": need.group, "resource": need.resource, "verb": verb}
+        if name:
+            attributes["name"] = name
+        body = {
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SelfSubjectAccessReview",
+            "spec": {"resourceAttributes": attributes},
+        }
+        answer = with_retries(
+            lambda body=body: review.create(body=body, _request_timeout=backend.timeout),
+            f"review {verb} {need.resource}",
+        ).to_dict()
+        if not (answer.get("status") or {}).get("allowed"):
+            missing.append(
+                {"group": need.group, "resource": need.resource, "verb": verb, "name": name,
+                 "why": need.why}
+            )  # fmt: skip
+    return missing

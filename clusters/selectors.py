@@ -161,3 +161,33 @@ def tenant_sync_runs(tenant_id: int, *, limit: int = 10) -> list[SyncRun]:
 
 def tenant_sync_states(tenant_id: int) -> list[SyncState]:
     return list(SyncState.objects.filter(tenant_id=tenant_id).select_related("cluster"))
+
+
+@dataclass(frozen=True)
+class Preflight:
+    cluster: Cluster
+    applicable: bool
+    reachable: bool
+    checked: int
+    missing: list[dict]
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.applicable and self.reachable and not self.missing
+
+
+def cluster_preflight(cluster: Cluster) -> Preflight:
+    """What the portal's credentials are missing on a kubernetes cluster (asks the cluster)."""
+    from .backends import BackendError
+    from .kube import preflight
+    from .permissions import checks
+
+    if cluster.backend != Cluster.Backend.KUBERNETES:
+        why = "GitOps clusters are applied by Argo CD or Flux with their own credentials."
+        return Preflight(cluster, False, False, 0, [], why)
+    try:
+        missing = preflight(cluster)
+    except BackendError as exc:
+        return Preflight(cluster, True, False, 0, [], exc.message)
+    return Preflight(cluster, True, True, len(checks()), missing)

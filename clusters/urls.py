@@ -11,4 +11,5 @@ urlpatterns = [
     path("<slug:name>/", views.cluster_detail, name="detail"),
     path("<slug:name>/edit/", views.cluster_edit, name="edit"),
     path("<slug:name>/capacity/", views.capacity_override, name="capacity_override"),
+    path("<slug:name>/preflight/", views.cluster_preflight, name="preflight"),
 ]

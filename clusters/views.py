@@ -95,3 +95,13 @@ def capacity_override(request, name):
         }
         return render(request, "clusters/_capacity.html", context)
     return redirect("clusters:detail", name=cluster.name)
+
+
+@login_required
+def cluster_preflight(request, name):
+    """The permission check (htmx part of the cluster page; asks the cluster, so on demand)."""
+    _admin(request)
+    cluster = selectors.get_cluster(name)
+    return render(
+        request, "clusters/_preflight.html", {"preflight": selectors.cluster_preflight(cluster)}
+    )

@@ -864,13 +864,14 @@ class KubeEmulator:
         self._finish_deletion(key)
 
     # --- authorization reviews -------------------------------------------------------------
-    def allows(self, verb: str, group: str, resource: str) -> bool:
+    def allows(self, verb: str, group: str, resource: str, name: str = "") -> bool:
         if self.rules is None:
             return True
         return any(
             (group in r.get("apiGroups", []) or "*" in r.get("apiGroups", []))
             and (resource in r.get("resources", []) or "*" in r.get("resources", []))
             and (verb in r.get("verbs", []) or "*" in r.get("verbs", []))
+            and (not r.get("resourceNames") or name in r["resourceNames"])
             for r in self.rules
         )
 
@@ -881,7 +882,7 @@ class KubeEmulator:
         if kind == "SelfSubjectAccessReview":
             attrs = spec.get("resourceAttributes") or {}
             allowed = self.allows(attrs.get("verb", ""), attrs.get("group", ""),
-                                  attrs.get("resource", ""))  # fmt: skip
+                                  attrs.get("resource", ""), attrs.get("name", ""))  # fmt: skip
             answer["status"] = {"allowed": allowed}
             if not allowed:
                 answer["status"]["reason"] = "no RBAC rule of the emulator allows it"
