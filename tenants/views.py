@@ -16,6 +16,7 @@ from clusters.models import Cluster
 from portal import roles
 from portal.domain_errors import DomainError
 
+from . import archive as archive_lifecycle
 from . import selectors, services
 from .forms import MemberForm, OnboardingForm, QuotaRequestForm, ReasonForm
 from .models import Environment, GpuProfile, Tenant, TenantMembership
@@ -131,6 +132,7 @@ def tenant_detail(request, slug: str):
         "can_manage_members": selectors.can_manage_members(request.user, tenant),
         "reason_form": ReasonForm(),
         "member_form": MemberForm(),
+        "archive_stage": archive_lifecycle.stage(tenant),
     }
     return render(request, "tenants/detail.html", context)
 

@@ -274,3 +274,21 @@ def test_every_prune_deletes_with_background_propagation(kube_cluster, kube_emul
     deletes = [p for m, p in kube_emulator.request_log if m == "DELETE"]
     assert deletes  # something was pruned
     assert kube_emulator.delete_policies == ["Background"] * len(deletes)
+
+
+def test_a_forced_resync_reads_by_lists_only_and_writes_nothing(kube_cluster, kube_emulator):
+    tenant = approved_tenant(kube_cluster, envs=("dev", "prod"))
+    first_requests = kube_emulator.requests
+    run_tenant_sync(tenant.pk)
+    first_requests = kube_emulator.requests - first_requests
+    kube_emulator.request_log.clear()
+    writes, requests = kube_emulator.writes, kube_emulator.requests
+
+    run_tenant_sync(tenant.pk, trigger=SyncRun.Trigger.FORCE)
+
+    assert kube_emulator.writes == writes
+    reads = list(kube_emulator.request_log)
+    plurals = {k.plural for k in kube_emulator.kinds}
+    assert all(path.rstrip("/").split("/")[-1] in plurals for _, path in reads), reads
+    print(f"first sync: {first_requests} requests; forced resync: "
+          f"{kube_emulator.requests - requests} requests, 0 writes")  # fmt: skip

@@ -1,6 +1,6 @@
 """The kubernetes backend end to end: the real `kubernetes` client over HTTP to the emulator
 (portal/testing/kube_emulator.py; its differences from a real API server are listed there:
-apply replaces our fields wholesale, resourceVersion moves only on change)."""
+lists are atomic in field ownership, resourceVersion moves only on change)."""
 
 import pytest
 from django.utils import timezone

@@ -1,6 +1,6 @@
 """Promotion and rollback end to end: the sync engine applies the rendered objects with the real
-`kubernetes` client to the API emulator (portal/testing/kube_emulator.py, whose apply replaces
-our fields wholesale, as a single field manager sees on a real API server)."""
+`kubernetes` client to the API emulator (portal/testing/kube_emulator.py, which tracks field
+ownership per manager; its differences from a real API server are listed there)."""
 
 import pytest
 
