@@ -169,7 +169,7 @@ class SyncObjectResult(models.Model):
         PRUNED = "pruned", "Pruned"
         FAILED = "failed", "Failed"
         DRIFTED = "drifted", "Drifted (re-applied)"
-        BLOCKED = "blocked", "Blocked (exists, not ours)"
+        BLOCKED = "blocked", "Blocked (not applied)"
         CONFLICT = "conflict", "Conflict (another manager owns a field)"
         ADOPTED = "adopted", "Adopted"
 

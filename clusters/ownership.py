@@ -106,9 +106,9 @@ class ForeignObject:
     def describe(self) -> str:
         where = f"{self.namespace}/{self.name}" if self.namespace else self.name
         labels = ", ".join(f"{k}={v}" for k, v in sorted(self.labels.items())) or "no labels"
-        owner = f"owned by {self.owner}" if self.owner else "not created by this portal"
+        owner = f"is owned by {self.owner}" if self.owner else "was not created by this portal"
         return (
-            f"{self.kind} {where} already exists on the cluster and is {owner} ({labels}); "
+            f"{self.kind} {where} already exists on the cluster and {owner} ({labels}); "
             "nothing was written to it. A platform admin can adopt it from the tenant's sync "
             "page after reviewing what would change, or rename the environment."
         )

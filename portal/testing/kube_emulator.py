@@ -1,4 +1,5 @@
-"""A small stateful Kubernetes API emulator on 127.0.0.1 for tests and benchmarks.
+"""A small stateful Kubernetes API emulator on 127.0.0.1 for tests and benchmarks (selectors and
+field ownership as pure functions in kube_semantics.py).
 
 Real HTTP, so the official `kubernetes` client (including `DynamicClient` discovery and
 server-side apply) talks to it unmodified. kmock 0.8 was tried first; its gaps (apply of a new
@@ -51,7 +52,6 @@ from __future__ import annotations
 import copy
 import itertools
 import json
-import re
 import threading
 import time
 import uuid
@@ -60,6 +60,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
+
+from .kube_semantics import (
+    SERVER_META,
+    apply_merge,
+    delete_path,
+    field_paths,
+    field_text,
+    fields_v1,
+    get_path,
+    ownership,
+    selector_matches,
+    user_agent_manager,
+)
 
 VERBS = ["create", "delete", "get", "list", "patch", "update"]
 
@@ -125,18 +138,6 @@ KINDS = [
         ("create",),
     ),
 ]
-# Fields a write may never set: the server owns them.
-SERVER_META = (
-    "uid",
-    "resourceVersion",
-    "creationTimestamp",
-    "managedFields",
-    "generation",
-    "deletionTimestamp",
-)
-# Never field-owned: identity of the object, and status (a subresource on a real server).
-UNOWNED = {("apiVersion",), ("kind",), ("status",), ("metadata", "name"), ("metadata", "namespace")}
-_MISSING = object()
 
 
 class ApiError(Exception):
@@ -171,138 +172,6 @@ REASONS = {
     500: "InternalError",
     503: "ServiceUnavailable",
 }
-
-
-# --- label selectors ---------------------------------------------------------------------
-_SET_TERM = re.compile(r"^\s*([^\s!=(),]+)\s+(in|notin)\s+\(([^)]*)\)\s*$")
-
-
-def _selector_terms(selector: str) -> list[str]:
-    """Split on the commas that separate requirements, not those inside `in (a,b)`."""
-    terms, depth, current = [], 0, ""
-    for char in selector:
-        if char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-        if char == "," and depth == 0:
-            terms.append(current)
-            current = ""
-        else:
-            current += char
-    terms.append(current)
-    return [t.strip() for t in terms if t.strip()]
-
-
-def _selector_matches(selector: str, labels: dict) -> bool:
-    for term in _selector_terms(selector):
-        found = _SET_TERM.match(term)
-        if found:
-            key, op, values = found.groups()
-            allowed = {v.strip() for v in values.split(",") if v.strip()}
-            if op == "in" and labels.get(key) not in allowed:
-                return False
-            if op == "notin" and key in labels and labels[key] in allowed:
-                return False
-        elif "!=" in term:
-            k, v = term.split("!=", 1)
-            if labels.get(k.strip()) == v.strip():
-                return False
-        elif "=" in term:
-            k, v = term.replace("==", "=").split("=", 1)
-            if labels.get(k.strip()) != v.strip():
-                return False
-        elif term.startswith("!"):
-            if term[1:].strip() in labels:
-                return False
-        elif term not in labels:
-            return False
-    return True
-
-
-# --- field ownership ---------------------------------------------------------------------
-def field_paths(obj: dict, prefix: tuple = ()) -> set[tuple]:
-    """Leaf paths of an object (lists are atomic), minus the fields nobody owns."""
-    paths: set[tuple] = set()
-    for key, value in obj.items():
-        path = (*prefix, key)
-        if path in UNOWNED or (prefix == ("metadata",) and key in SERVER_META):
-            continue
-        if isinstance(value, dict) and value:
-            paths |= field_paths(value, path)
-        else:
-            paths.add(path)
-    return paths
-
-
-def _get_path(obj, path: tuple):
-    for part in path:
-        if not isinstance(obj, dict) or part not in obj:
-            return _MISSING
-        obj = obj[part]
-    return obj
-
-
-def _delete_path(obj: dict, path: tuple) -> None:
-    parents = [obj]
-    for part in path[:-1]:
-        obj = obj.get(part)
-        if not isinstance(obj, dict):
-            return
-        parents.append(obj)
-    parents[-1].pop(path[-1], None)
-    for depth in range(len(path) - 1, 1, -1):  # drop maps left empty (keep top-level ones)
-        if parents[depth] == {}:
-            parents[depth - 1].pop(path[depth - 1], None)
-
-
-def _apply_merge(base: dict, config: dict) -> dict:
-    """Server-side apply's merge of a config into the live object (maps merge, rest replaced)."""
-    result = copy.deepcopy(base)
-    for key, value in config.items():
-        if isinstance(value, dict) and isinstance(result.get(key), dict):
-            result[key] = _apply_merge(result[key], value)
-        else:
-            result[key] = copy.deepcopy(value)
-    return result
-
-
-def fields_v1(paths: set[tuple]) -> dict:
-    root: dict = {}
-    for path in sorted(paths):
-        node = root
-        for part in path:
-            node = node.setdefault(f"f:{part}", {})
-    return root
-
-
-def paths_of_fields_v1(fields: dict, prefix: tuple = ()) -> set[tuple]:
-    paths: set[tuple] = set()
-    for key, child in fields.items():
-        if not key.startswith("f:"):
-            continue
-        path = (*prefix, key[2:])
-        nested = paths_of_fields_v1(child, path) if child else set()
-        paths |= nested or {path}
-    return paths
-
-
-def _ownership(obj: dict) -> dict[tuple[str, str], set[tuple]]:
-    """(manager, operation) -> owned field paths, from metadata.managedFields."""
-    owned: dict[tuple[str, str], set[tuple]] = {}
-    for entry in (obj.get("metadata") or {}).get("managedFields") or []:
-        key = (entry.get("manager", ""), entry.get("operation", "Update"))
-        owned.setdefault(key, set()).update(paths_of_fields_v1(entry.get("fieldsV1") or {}))
-    return owned
-
-
-def _field_text(path: tuple) -> str:
-    return "." + ".".join(path)
-
-
-def _user_agent_manager(user_agent: str) -> str:
-    """A real server names an Update manager after the client's User-Agent (before the '/')."""
-    return (user_agent or "unknown").split("/")[0] or "unknown"
 
 
 @dataclass
@@ -556,7 +425,7 @@ class KubeEmulator:
                     if av == kind.api_version
                     and k == kind.kind
                     and (not ns or ons == ns)
-                    and _selector_matches(selector, o["metadata"].get("labels") or {})
+                    and selector_matches(selector, o["metadata"].get("labels") or {})
                 ]
                 return 200, {
                     "kind": kind.kind + "List",
@@ -588,11 +457,11 @@ class KubeEmulator:
                     raise ApiError(422, "Invalid", "metadata.name: Required value")
                 if (kind.api_version, kind.kind, ns, name) in self._store:
                     raise ApiError(409, "AlreadyExists", f'{kind.plural} "{name}" already exists')
-                manager = manager or _user_agent_manager(user_agent)
+                manager = manager or user_agent_manager(user_agent)
                 return 201, self._write(kind, ns, name, body, manager)[0]
             if method == "PUT":
                 self._get_or_404(kind, ns, name)
-                manager = manager or _user_agent_manager(user_agent)
+                manager = manager or user_agent_manager(user_agent)
                 return 200, self._write(kind, ns, name, body, manager)[0]
             if method == "PATCH":
                 if "apply-patch" in ctype:
@@ -609,7 +478,7 @@ class KubeEmulator:
                 merged = _merge(current, body)
                 if "resourceVersion" not in (body.get("metadata") or {}):
                     merged["metadata"].pop("resourceVersion", None)  # no precondition given
-                manager = manager or _user_agent_manager(user_agent)
+                manager = manager or user_agent_manager(user_agent)
                 return 200, self._write(kind, ns, name, merged, manager)[0]
         raise ApiError(405, "MethodNotAllowed", f"{method} is not emulated")
 
@@ -671,7 +540,7 @@ class KubeEmulator:
         elif apply:
             body, owned = self._merge_applied(kind, old, body, manager, force)
         else:
-            owned = self._updated_ownership(old, body, manager or "unknown")
+            owned = self._updatedownership(old, body, manager or "unknown")
         if old is not None:
             old_content = {k: v for k, v in old.items() if k != "metadata"}
             new_content = {k: v for k, v in body.items() if k != "metadata"}
@@ -679,7 +548,7 @@ class KubeEmulator:
                 new_content["status"] = body["status"] = old["status"]
             old_meta = {k: v for k, v in old["metadata"].items() if k not in SERVER_META}
             new_meta = {k: v for k, v in body["metadata"].items() if k not in SERVER_META}
-            if old_content == new_content and old_meta == new_meta and owned == _ownership(old):
+            if old_content == new_content and old_meta == new_meta and owned == ownership(old):
                 return copy.deepcopy(old), False
             for field in ("uid", "creationTimestamp", "deletionTimestamp"):
                 if field in old["metadata"]:
@@ -707,21 +576,21 @@ class KubeEmulator:
 
     def _merge_applied(self, kind: Kind, old: dict, config: dict, manager: str, force: bool):
         """Server-side apply of `config` by `manager` onto `old`: (new object, ownership)."""
-        owned = _ownership(old)
+        owned = ownership(old)
         sent = field_paths(config)
         conflicts = [
             (other, path)
             for other, paths in owned.items()
             if other != (manager, "Apply")
             for path in sorted(paths & sent)
-            if _get_path(old, path) != _get_path(config, path)
+            if get_path(old, path) != get_path(config, path)
         ]
         if conflicts and not force:
             causes = [
                 {
                     "type": "FieldManagerConflict",
                     "message": f'conflict with "{other[0]}" using {kind.api_version}',
-                    "field": _field_text(path),
+                    "field": field_text(path),
                 }
                 for other, path in conflicts
             ]
@@ -740,18 +609,18 @@ class KubeEmulator:
         merged = copy.deepcopy(old)
         for path in mine - sent:
             if path not in others:  # owned by nobody else any more: the applier removed it
-                _delete_path(merged, path)
-        merged = _apply_merge(merged, config)
+                delete_path(merged, path)
+        merged = apply_merge(merged, config)
         for field in SERVER_META:
             merged["metadata"].pop(field, None)
         owned[(manager, "Apply")] = sent
         return merged, {k: v for k, v in owned.items() if v}
 
-    def _updated_ownership(self, old: dict, new: dict, manager: str):
+    def _updatedownership(self, old: dict, new: dict, manager: str):
         """An Update takes the fields it changed (or removed) away from every other manager."""
-        owned = _ownership(old)
+        owned = ownership(old)
         old_paths, new_paths = field_paths(old), field_paths(new)
-        changed = {p for p in new_paths if _get_path(old, p) != _get_path(new, p)}
+        changed = {p for p in new_paths if get_path(old, p) != get_path(new, p)}
         removed = old_paths - new_paths
         for paths in owned.values():
             paths -= changed | removed
