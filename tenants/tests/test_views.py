@@ -198,12 +198,15 @@ def test_approvals_queue_is_for_platform_admins_only(client):
     assert client.get(reverse("tenants:approvals")).status_code == 403
 
 
-def test_archiving_through_the_web_revokes_grants(client):
+def test_archiving_through_the_web_shows_the_grace_period_and_keeps_the_grants(client):
     grant = QuotaGrantFactory()
     client.force_login(platform_admin())
     client.post(reverse("tenants:archive", args=[grant.tenant.slug]))
     grant.refresh_from_db()
-    assert grant.revoked_at is not None
+    assert grant.revoked_at is None  # released once the cluster no longer holds it
+    html = client.get(reverse("tenants:detail", args=[grant.tenant.slug])).content.decode()
+    assert "Workloads keep running until" in html
+    assert "GPU capacity stays reserved" in html
 
 
 def test_owner_adds_a_member_by_username(client):
