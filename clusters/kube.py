@@ -114,12 +114,12 @@ def _apply_conflicts(exc: ApiException) -> list[dict]:
     return conflicts
 
 
-def with_retries(call, what: str):
+def with_retries(call, what: str, *, attempts: int | None = None):
     """Run `call`; retry 409/429/5xx/timeouts with exponential backoff and full jitter.
 
     Raises TransientError when retries are exhausted, PermanentError for other API refusals.
     """
-    attempts = int(_setting("PORTAL_KUBE_RETRIES", 5))
+    attempts = attempts or int(_setting("PORTAL_KUBE_RETRIES", 5))
     base = float(_setting("PORTAL_KUBE_BACKOFF_SECONDS", 0.5))
     last = ""
     for attempt in range(attempts):
@@ -172,7 +172,7 @@ def api_client(cluster) -> k8s.ApiClient:
     return k8s.ApiClient(cfg)
 
 
-def dynamic_client(cluster) -> DynamicClient:
+def dynamic_client(cluster, *, attempts: int | None = None) -> DynamicClient:
     """One discovered client per cluster configuration and process."""
     key = (cluster.pk, cluster.api_server_url, str(cluster.updated_at))
     with _clients_lock:
@@ -181,7 +181,9 @@ def dynamic_client(cluster) -> DynamicClient:
         return found
     api = api_client(cluster)
     cache_file = str(_cache_dir / f"discovery-{abs(hash(key))}.json")
-    dyn = with_retries(lambda: DynamicClient(api, cache_file=cache_file), "discovery")
+    dyn = with_retries(
+        lambda: DynamicClient(api, cache_file=cache_file), "discovery", attempts=attempts
+    )
     with _clients_lock:
         _clients[key] = dyn
     return dyn
@@ -561,7 +563,9 @@ def preflight(cluster) -> list[dict]:
     may do; returns what is missing as [{group, resource, verb, name, why}]."""
     from .permissions import checks
 
+    # asked on demand by a person: one attempt each, an unreachable cluster answers at once
     backend = KubeBackend(cluster)
+    backend._dyn = dynamic_client(cluster, attempts=1)
     review = backend._resource("authorization.k8s.io/v1", "SelfSubjectAccessReview")
     if review is None:
         raise PermanentError(f"{cluster.name} does not serve SelfSubjectAccessReview")
@@ -578,6 +582,7 @@ def preflight(cluster) -> list[dict]:
         answer = with_retries(
             lambda body=body: review.create(body=body, _request_timeout=backend.timeout),
             f"review {verb} {need.resource}",
+            attempts=1,
         ).to_dict()
         if not (answer.get("status") or {}).get("allowed"):
             missing.append(
