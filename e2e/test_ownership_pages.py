@@ -30,7 +30,7 @@ def test_admin_reviews_and_adopts_another_teams_namespace(
     page.goto(f"{live_server.url}/tenants/{tenant.slug}/sync/")
     page.get_by_text("Namespace team-a-prod already exists").first.wait_for(timeout=TIMEOUT_MS)
     screenshot(page, "sync-blocked")
-    page.get_by_role("link", name="Review adoption").click()
+    page.get_by_role("button", name="Review adoption").click()
     page.get_by_role("heading", name="Adopt Namespace team-a-prod").wait_for(timeout=TIMEOUT_MS)
     screenshot(page, "adopt-preview")
     page.get_by_role("button", name="Adopt").click()

@@ -104,12 +104,15 @@ ADOPT_KEYS = ("api_version", "kind", "namespace", "name")
 
 
 @login_required
+@require_POST
 def adopt(request, slug):
-    """Preview (GET) and confirm (POST) the adoption of one object the portal did not create."""
+    """Preview, then confirm, the adoption of one object the portal did not create: a POST
+    without `uid` (the sync page's button) shows the preview; the preview's form posts back
+    with the uid it showed and the confirmation tick."""
     tenant = get_tenant_for_user(request.user, slug)
     if not roles.is_platform_admin(request.user):
         raise PermissionDenied
-    params = request.POST if request.method == "POST" else request.GET
+    params = request.POST
     cluster = get_object_or_404(Cluster, name=params.get("cluster", ""))
     key = {k: params.get(k, "") for k in ADOPT_KEYS}
     try:
@@ -120,7 +123,7 @@ def adopt(request, slug):
         messages.error(request, str(exc))
         return redirect("tenants_sync:panel", slug=tenant.slug)
     error = ""
-    if request.method == "POST":
+    if params.get("uid"):
         try:
             adoption.adopt_object(
                 actor=request.user,

@@ -24,10 +24,12 @@ def blocked_tenant(kube_cluster, kube_emulator):
     return tenant
 
 
-def adopt_url(tenant, cluster):
-    return reverse("tenants_sync:adopt", args=[tenant.slug]) + (
-        f"?cluster={cluster.name}&api_version=v1&kind=Namespace&namespace=&name=team-a-prod"
-    )
+def preview(client, tenant, cluster):
+    return client.post(
+        reverse("tenants_sync:adopt", args=[tenant.slug]),
+        {"cluster": cluster.name, "api_version": "v1", "kind": "Namespace", "namespace": "",
+         "name": "team-a-prod"},
+    )  # fmt: skip
 
 
 def test_tenant_members_see_what_blocks_the_sync_without_the_adoption_link(
@@ -72,7 +74,7 @@ def test_adoption_page_previews_the_changes(client, kube_cluster, kube_emulator)
     tenant = blocked_tenant(kube_cluster, kube_emulator)
     client.force_login(platform_admin())
 
-    html = client.get(adopt_url(tenant, kube_cluster)).content.decode()
+    html = preview(client, tenant, kube_cluster).content.decode()
 
     assert ".metadata.labels.gpu-portal.io/tenant" in html
     assert "NetworkPolicy team-a-prod/gpu-portal-default-deny" in html
@@ -102,7 +104,7 @@ def test_members_cannot_open_the_adoption_page(client, kube_cluster, kube_emulat
     tenant = blocked_tenant(kube_cluster, kube_emulator)
     client.force_login(MembershipFactory(tenant=tenant, role="owner", user=user_in("ml")).user)
 
-    assert client.get(adopt_url(tenant, kube_cluster)).status_code == 403
+    assert preview(client, tenant, kube_cluster).status_code == 403
 
 
 def test_conflicts_show_who_owns_which_field_with_a_resolve_button_for_admins(
