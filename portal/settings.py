@@ -159,9 +159,10 @@ COSTS_INFERENCE_COUNTERS = [
 # Sync engine: the outbox relay period (beat) and in-place API retries.
 PORTAL_RECONCILE_SECONDS = float(os.environ.get("PORTAL_RECONCILE_SECONDS", "60"))
 PORTAL_KUBE_BACKOFF_SECONDS = float(os.environ.get("PORTAL_KUBE_BACKOFF_SECONDS", "0.5"))
-# CRDs custom resources are validated against (clusters/crds/ copies are preferred).
+# CRDs custom resources are validated against: the repository's own copies by default; an
+# override is searched first and the copies fill in any kind it lacks.
 PORTAL_CRD_DIR = Path(
-    os.environ.get("PORTAL_CRD_DIR", BASE_DIR.parent / "shared" / "schemas" / "crds")
+    os.environ.get("PORTAL_CRD_DIR", BASE_DIR / "clusters" / "crds")
 )
 
 # Tunables with safe defaults; every one can be set from the environment (docs/configuration.md).
