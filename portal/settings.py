@@ -161,9 +161,7 @@ PORTAL_RECONCILE_SECONDS = float(os.environ.get("PORTAL_RECONCILE_SECONDS", "60"
 PORTAL_KUBE_BACKOFF_SECONDS = float(os.environ.get("PORTAL_KUBE_BACKOFF_SECONDS", "0.5"))
 # CRDs custom resources are validated against: the repository's own copies by default; an
 # override is searched first and the copies fill in any kind it lacks.
-PORTAL_CRD_DIR = Path(
-    os.environ.get("PORTAL_CRD_DIR", BASE_DIR / "clusters" / "crds")
-)
+PORTAL_CRD_DIR = Path(os.environ.get("PORTAL_CRD_DIR", BASE_DIR / "clusters" / "crds"))
 
 # Tunables with safe defaults; every one can be set from the environment (docs/configuration.md).
 PORTAL_KUBE_RETRIES = int(os.environ.get("PORTAL_KUBE_RETRIES", "5"))
