@@ -141,6 +141,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 
 # Where the GitOps backend keeps its repositories when a cluster names no remote.
+# The user guide: the MkDocs site `make docs` builds, served by the portal at PORTAL_GUIDE_URL
+# (set it to an external address if the guide is published elsewhere).
+PORTAL_GUIDE_DIR = Path(os.environ.get("PORTAL_GUIDE_DIR", BASE_DIR / "site"))
+PORTAL_GUIDE_URL = os.environ.get("PORTAL_GUIDE_URL", "/guide/")
 PORTAL_GITOPS_ROOT = Path(os.environ.get("PORTAL_GITOPS_ROOT", BASE_DIR / ".devdata" / "gitops"))
 
 # Usage pulls from each cluster's Prometheus (costs app): the first pull backfills this many
