@@ -1,7 +1,6 @@
 """REST API of the cluster registry (platform admins): CRUD with write-only credentials, and
 capacity per GPU product/resource with the guaranteed and burst units granted on it."""
 
-import pghistory
 from django.core.exceptions import PermissionDenied
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -9,6 +8,7 @@ from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
 from portal import roles
+from portal.audit import request_context
 
 from . import selectors, services
 from .models import Cluster
@@ -83,7 +83,7 @@ def cluster_collection(request):
         return Response(ClusterOutput(Cluster.objects.all(), many=True).data)
     data = ClusterInput(data=request.data)
     data.is_valid(raise_exception=True)
-    with pghistory.context(user=request.user.id, url=request.path):
+    with request_context(request):
         cluster = services.create_cluster(actor=request.user, **data.validated_data)
     return Response(ClusterOutput(cluster).data, status=status.HTTP_201_CREATED)
 
@@ -98,7 +98,7 @@ def cluster_item(request, name):
     if request.method == "GET":
         return Response(ClusterOutput(cluster).data)
     if request.method == "DELETE":
-        with pghistory.context(user=request.user.id, url=request.path):
+        with request_context(request):
             services.delete_cluster(actor=request.user, cluster=cluster)
         return Response(status=status.HTTP_204_NO_CONTENT)
     body = request.data
@@ -108,7 +108,7 @@ def cluster_item(request, name):
     )
     data.is_valid(raise_exception=True)
     fields = {k: v for k, v in data.validated_data.items() if k != "name"}
-    with pghistory.context(user=request.user.id, url=request.path):
+    with request_context(request):
         cluster = services.update_cluster(actor=request.user, cluster=cluster, **fields)
     return Response(ClusterOutput(cluster).data)
 

@@ -4,7 +4,6 @@ day, and the price book (finance writes, everyone signed in reads)."""
 from datetime import date
 from decimal import Decimal
 
-import pghistory
 from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -14,6 +13,7 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
 from portal import roles
+from portal.audit import request_context
 from tenants.models import GpuProfile
 
 from . import selectors, services
@@ -263,7 +263,7 @@ def price_book(request):
         raise PermissionDenied("Only finance maintains the price book.")
     data = PriceInput(data=request.data)
     data.is_valid(raise_exception=True)
-    with pghistory.context(user=request.user.id, url=request.path):
+    with request_context(request):
         entry = services.add_price(
             gpu_model=data.validated_data.get("gpu_model") or "",
             profile=data.validated_data.get("profile"),

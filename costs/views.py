@@ -4,7 +4,6 @@ price book, and the per-cluster pull status partial."""
 import csv
 from decimal import Decimal
 
-import pghistory
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -16,6 +15,7 @@ from django.utils.safestring import mark_safe
 
 from clusters.models import Cluster
 from portal import roles
+from portal.audit import request_context
 from portal.domain_errors import DomainError
 from tenants.models import Tenant
 
@@ -204,7 +204,7 @@ def price_book(request):
         _require(roles.is_finance, request.user)
         if form.is_valid():
             try:
-                with pghistory.context(user=request.user.id, url=request.path):
+                with request_context(request):
                     entry = services.add_price(
                         gpu_model=form.cleaned_data["gpu_model"],
                         profile=form.cleaned_data["profile"],

@@ -6,7 +6,6 @@ platform admins (403 for others who can see the object). Writes record the actor
 
 from decimal import Decimal
 
-import pghistory
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -17,6 +16,7 @@ from rest_framework.response import Response
 
 from clusters.models import Cluster
 from portal import roles
+from portal.audit import request_context
 
 from . import selectors, services
 from .models import (
@@ -240,11 +240,6 @@ def _require_admin(user) -> None:
         raise PermissionDenied
 
 
-def _audit(request):
-    """Record the API caller (token or session) as the actor of the writes inside."""
-    return pghistory.context(user=request.user.id, url=request.path)
-
-
 @extend_schema(methods=["GET"], responses=TenantOutput(many=True))
 @extend_schema(methods=["POST"], request=TenantInput, responses={201: TenantDetailOutput})
 @api_view(["GET", "POST"])
@@ -259,7 +254,7 @@ def tenant_collection(request):
     data.is_valid(raise_exception=True)
     fields = dict(data.validated_data)
     initial_quota = fields.pop("initial_quota", None)
-    with _audit(request):
+    with request_context(request):
         tenant = services.onboard_tenant(
             actor=request.user, initial_quota=initial_quota and dict(initial_quota), **fields
         )
@@ -291,7 +286,7 @@ def tenant_item(request, slug):
 def tenant_approve(request, slug):
     tenant = selectors.get_tenant_for_user(request.user, slug)
     _require_admin(request.user)
-    with _audit(request):
+    with request_context(request):
         tenant = services.approve_tenant(actor=request.user, tenant=tenant)
     return Response(TenantOutput(tenant).data)
 
@@ -303,7 +298,7 @@ def tenant_reject(request, slug):
     _require_admin(request.user)
     data = ReasonInput(data=request.data)
     data.is_valid(raise_exception=True)
-    with _audit(request):
+    with request_context(request):
         tenant = services.reject_tenant(
             actor=request.user, tenant=tenant, reason=data.validated_data["reason"]
         )
@@ -329,7 +324,7 @@ def quota_request_collection(request):
         raise serializers.ValidationError(
             {"environment": [f"Tenant {tenant.slug} has no {fields['environment']} environment."]}
         )
-    with _audit(request):
+    with request_context(request):
         qr = services.request_quota(
             actor=request.user,
             tenant=tenant,
@@ -363,7 +358,7 @@ def quota_request_item(request, pk):
 def quota_request_approve(request, pk):
     qr = selectors.get_quota_request_for_user(request.user, pk)
     _require_admin(request.user)
-    with _audit(request):
+    with request_context(request):
         grant = services.approve_quota_request(actor=request.user, quota_request=qr)
     qr = selectors.get_quota_request_for_user(request.user, pk)
     return Response({"request": QuotaRequestOutput(qr).data, "grant": GrantOutput(grant).data})
@@ -376,7 +371,7 @@ def quota_request_reject(request, pk):
     _require_admin(request.user)
     data = ReasonInput(data=request.data)
     data.is_valid(raise_exception=True)
-    with _audit(request):
+    with request_context(request):
         services.reject_quota_request(
             actor=request.user, quota_request=qr, reason=data.validated_data["reason"]
         )
@@ -396,7 +391,7 @@ def gpu_profile_collection(request):
     _require_admin(request.user)
     data = GpuProfileInput(data=request.data)
     data.is_valid(raise_exception=True)
-    with _audit(request):
+    with request_context(request):
         profile = services.create_gpu_profile(actor=request.user, **data.validated_data)
     return Response(GpuProfileOutput(profile).data, status=status.HTTP_201_CREATED)
 
@@ -418,6 +413,6 @@ def gpu_profile_item(request, name):
     data = GpuProfileInput(data=request.data, partial=True)
     data.is_valid(raise_exception=True)
     fields = {k: v for k, v in data.validated_data.items() if k != "name"}
-    with _audit(request):
+    with request_context(request):
         profile = services.update_gpu_profile(actor=request.user, profile=profile, **fields)
     return Response(GpuProfileOutput(profile).data)

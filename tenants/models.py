@@ -6,13 +6,13 @@ themselves are done in services.py under select_for_update().
 
 from decimal import Decimal
 
-import pghistory
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 
 from clusters.models import Cluster
+from portal.audit import audited
 
 TENANT_SLUG_MAX = 40  # so that "<slug>-staging" stays a valid 63-character namespace name
 MAX_UNITS = 10_000  # no single request may ask for more units of a profile than this
@@ -22,13 +22,6 @@ dns1123_label = RegexValidator(
     "Use lowercase letters, digits and '-', starting and ending with a letter or digit "
     "(a DNS-1123 label).",
 )
-
-
-def audited(**kwargs):
-    """Record inserts, updates and deletes in PostgreSQL triggers (the audit trail)."""
-    return pghistory.track(
-        pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(), **kwargs
-    )
 
 
 class EnvironmentName(models.TextChoices):

@@ -12,6 +12,7 @@ from django.http import Http404
 
 from clusters.models import Cluster, ClusterCapacity
 from portal import roles
+from portal.audit import events_with_actors
 
 from .models import (
     Environment,
@@ -296,7 +297,5 @@ def tenant_overview(tenant: Tenant) -> dict:
 
 def tenant_history(tenant: Tenant, *, limit: int = 100) -> list:
     """Audit events of the tenant and every row that references it, newest first."""
-    from portal.audit_views import events_with_actors  # portal's views import this module
-
     events = pghistory.models.Events.objects.references(tenant).order_by("-pgh_created_at")
     return events_with_actors(events[:limit])

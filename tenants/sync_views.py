@@ -4,7 +4,6 @@ through GET|POST /api/v1/tenants/{slug}/sync/ (POST: platform admins force a syn
 
 from datetime import timedelta
 
-import pghistory
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -20,6 +19,7 @@ from clusters import selectors as cluster_selectors
 from clusters import services as cluster_services
 from clusters.models import NamespaceDeletion, SyncObjectResult, SyncRun, SyncState
 from portal import roles
+from portal.audit import request_context
 from portal.domain_errors import DomainError
 
 from .models import Tenant
@@ -148,7 +148,7 @@ def tenant_sync_api(request, slug):
     if request.method == "POST":
         if not roles.is_platform_admin(request.user):
             raise PermissionDenied
-        with pghistory.context(user=request.user.id, url=request.path):
+        with request_context(request):
             cluster_services.force_sync(actor=request.user, tenant_id=tenant.pk)
         return Response({"detail": "sync enqueued"}, status=status.HTTP_202_ACCEPTED)
     return Response(

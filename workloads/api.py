@@ -1,7 +1,6 @@
 """REST API of workloads: list/create, detail, revisions, promote and rollback. Thin views with
 separate input and output serializers; the rules are in services."""
 
-import pghistory
 from django.core.exceptions import PermissionDenied
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -9,6 +8,7 @@ from rest_framework.decorators import api_view
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 
+from portal.audit import request_context
 from tenants.models import EnvironmentName, GpuProfile
 
 from . import selectors, services
@@ -113,10 +113,6 @@ def workload_output(workload) -> dict:
     }
 
 
-def _context(request):
-    return pghistory.context(user=request.user.id, url=request.path)
-
-
 @extend_schema(methods=["GET"], responses=WorkloadSummary(many=True))
 @extend_schema(methods=["POST"], request=WorkloadInput, responses={201: WorkloadOutput})
 @api_view(["GET", "POST"])
@@ -133,7 +129,7 @@ def workload_collection(request):
     data.is_valid(raise_exception=True)
     values = dict(data.validated_data)
     tenant = selectors.tenant_for_user(request.user, values.pop("tenant"))
-    with _context(request):
+    with request_context(request):
         workload = services.create_workload(
             tenant=tenant,
             name=values.pop("name"),
@@ -166,7 +162,7 @@ def workload_revisions(request, pk: int):
         raise PermissionDenied
     data = RevisionInput(data=request.data)
     data.is_valid(raise_exception=True)
-    with _context(request):
+    with request_context(request):
         revision = services.create_revision(
             workload=workload, actor=request.user, **data.validated_data
         )
@@ -187,7 +183,7 @@ def workload_promote(request, pk: int):
     workload = selectors.workload_for_user(request.user, pk=pk)
     data = EnvironmentInput(data=request.data)
     data.is_valid(raise_exception=True)
-    with _context(request):
+    with request_context(request):
         record = services.promote(
             workload=workload,
             environment_name=data.validated_data["environment"],
@@ -209,7 +205,7 @@ def workload_rollback(request, pk: int):
     workload = selectors.workload_for_user(request.user, pk=pk)
     data = RollbackInput(data=request.data)
     data.is_valid(raise_exception=True)
-    with _context(request):
+    with request_context(request):
         record = services.rollback(
             workload=workload,
             environment_name=data.validated_data["environment"],
