@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 
 from portal.domain_errors import DomainError
 
-from . import selectors, services
+from . import gates, selectors, services
 from .forms import CanaryForm, PromoteForm, RevisionSpecForm, RollbackForm, WorkloadCreateForm
 from .models import REVISION_SPEC_FIELDS, Template
 
@@ -81,7 +81,7 @@ def _detail_context(request, workload) -> dict:
             "gates": preview.gates,
             "up_to_date": preview.up_to_date,
         }
-        for preview in services.preview_promotions(workload)
+        for preview in gates.preview_promotions(workload)
     ]
     latest = selectors.latest_revision(workload)
     return {
