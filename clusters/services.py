@@ -115,7 +115,7 @@ def force_sync(*, actor, tenant_id: int) -> None:
 def confirm_namespace_deletion(*, actor, tenant_id: int) -> NamespaceDeletion:
     """An admin's explicit go-ahead to delete an archived tenant's namespaces."""
     _require_admin(actor)
-    target = registry.hook("sync_target")(tenant_id)
+    target = registry.tenant_directory().sync_target(tenant_id)
     if target is None:
         raise DomainError("No such tenant.")
     if not target.archived:

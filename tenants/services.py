@@ -6,13 +6,13 @@ Every function is one transaction; state transitions lock their row and re-check
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
 from django.utils import timezone
 
 from clusters.models import Cluster, ClusterCapacity
 from portal import roles
 from portal.domain_errors import ConflictError, DomainError
 
+from . import selectors
 from .models import (
     MAX_UNITS,
     Environment,
@@ -223,11 +223,7 @@ def _lock_pending_tenant(tenant: Tenant) -> Tenant:
 def approve_tenant(*, actor, tenant: Tenant) -> Tenant:
     _require_admin(actor)
     tenant = _lock_pending_tenant(tenant)
-    tenant.status = Tenant.Status.ACTIVE
-    tenant.decided_by = actor
-    tenant.decided_at = timezone.now()
-    tenant.decision_reason = ""
-    tenant.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
+    tenant.decide(Tenant.Status.ACTIVE, by=actor)
     bump_desired_generation(tenant.pk)
     tenant.refresh_from_db()
     return tenant
@@ -239,33 +235,17 @@ def reject_tenant(*, actor, tenant: Tenant, reason: str) -> Tenant:
     reason = _require_reason(reason)
     tenant = _lock_pending_tenant(tenant)
     now = timezone.now()
-    tenant.status = Tenant.Status.REJECTED
-    tenant.decided_by = actor
-    tenant.decided_at = now
-    tenant.decision_reason = reason
-    tenant.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
+    tenant.decide(Tenant.Status.REJECTED, by=actor, reason=reason, at=now)
     for pending in tenant.quota_requests.select_for_update().filter(
         status=QuotaRequest.Status.PENDING
     ):
-        pending.status = QuotaRequest.Status.REJECTED
-        pending.decided_by = actor
-        pending.decided_at = now
-        pending.decision_reason = f"Tenant onboarding rejected: {reason}"
-        pending.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
+        pending.decide(
+            QuotaRequest.Status.REJECTED,
+            by=actor,
+            reason=f"Tenant onboarding rejected: {reason}",
+            at=now,
+        )
     return tenant
-
-
-def guaranteed_allocated(*, cluster_id: int, gpu_product: str, resource_name: str) -> int:
-    """Sum of live guaranteed grants of one capacity key on one cluster."""
-    return (
-        QuotaGrant.objects.filter(
-            revoked_at__isnull=True,
-            environment__cluster_id=cluster_id,
-            profile__gpu_product=gpu_product,
-            profile__resource_name=resource_name,
-        ).aggregate(total=Sum("guaranteed"))["total"]
-        or 0
-    )
 
 
 @transaction.atomic
@@ -308,7 +288,7 @@ def approve_quota_request(*, actor, quota_request: QuotaRequest) -> QuotaGrant:
         .filter(environment=qr.environment, profile=profile, revoked_at__isnull=True)
         .first()
     )
-    allocated = guaranteed_allocated(
+    allocated = selectors.guaranteed_allocated(
         cluster_id=cluster.pk,
         gpu_product=profile.gpu_product,
         resource_name=profile.resource_name,
@@ -339,10 +319,7 @@ def approve_quota_request(*, actor, quota_request: QuotaRequest) -> QuotaGrant:
             request=qr,
             granted_by=actor,
         )
-    qr.status = QuotaRequest.Status.APPROVED
-    qr.decided_by = actor
-    qr.decided_at = now
-    qr.save(update_fields=["status", "decided_by", "decided_at"])
+    qr.decide(QuotaRequest.Status.APPROVED, by=actor, at=now)
     bump_desired_generation(tenant.pk)
     return grant
 
@@ -354,11 +331,7 @@ def reject_quota_request(*, actor, quota_request: QuotaRequest, reason: str) -> 
     qr = QuotaRequest.objects.select_for_update().get(pk=quota_request.pk)
     if qr.status != QuotaRequest.Status.PENDING:
         raise _decided_conflict(qr, "quota request")
-    qr.status = QuotaRequest.Status.REJECTED
-    qr.decided_by = actor
-    qr.decided_at = timezone.now()
-    qr.decision_reason = reason
-    qr.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
+    qr.decide(QuotaRequest.Status.REJECTED, by=actor, reason=reason)
     return qr
 
 
@@ -370,10 +343,7 @@ def cancel_quota_request(*, actor, quota_request: QuotaRequest) -> QuotaRequest:
         raise PermissionDenied("Viewers cannot withdraw requests.")
     if qr.status != QuotaRequest.Status.PENDING:
         raise ConflictError(f"This request is already {qr.status}.")
-    qr.status = QuotaRequest.Status.CANCELLED
-    qr.decided_by = actor
-    qr.decided_at = timezone.now()
-    qr.save(update_fields=["status", "decided_by", "decided_at"])
+    qr.decide(QuotaRequest.Status.CANCELLED, by=actor)
     return qr
 
 

@@ -5,7 +5,7 @@ from django.core.exceptions import PermissionDenied
 
 from clusters.tests.factories import ClusterCapacityFactory, ClusterFactory
 from portal.domain_errors import ConflictError, DomainError
-from tenants import services
+from tenants import selectors, services
 from tenants.models import QuotaGrant, QuotaRequest, Tenant, TenantMembership
 from tenants.tests.factories import (
     EnvironmentFactory,
@@ -254,7 +254,7 @@ def test_revoking_a_grant_frees_its_capacity_and_bumps_generation():
     grant.refresh_from_db()
     assert grant.revoked_at is not None
     assert (
-        services.guaranteed_allocated(
+        selectors.guaranteed_allocated(
             cluster_id=grant.environment.cluster_id,
             gpu_product=grant.profile.gpu_product,
             resource_name=grant.profile.resource_name,
@@ -286,3 +286,23 @@ def test_owners_add_members_and_members_cannot():
     services.add_member(actor=owner.user, tenant=owner.tenant, user=newcomer, role="member")
     with pytest.raises(PermissionDenied):
         services.add_member(actor=newcomer, tenant=owner.tenant, user=UserFactory(), role="viewer")
+
+
+def test_a_decided_request_refuses_any_move_its_transitions_do_not_allow():
+    qr = QuotaRequestFactory()
+    qr.decide(QuotaRequest.Status.APPROVED, by=platform_admin())
+
+    with pytest.raises(ConflictError, match="is approved; it cannot become cancelled"):
+        qr.decide(QuotaRequest.Status.CANCELLED, by=platform_admin())
+    qr.refresh_from_db()
+    assert qr.status == QuotaRequest.Status.APPROVED
+
+
+def test_a_rejected_tenant_cannot_be_approved_afterwards():
+    tenant = TenantFactory(status=Tenant.Status.PENDING)
+    tenant.decide(Tenant.Status.REJECTED, by=platform_admin(), reason="duplicate team")
+
+    with pytest.raises(ConflictError, match="cannot become active"):
+        tenant.decide(Tenant.Status.ACTIVE, by=platform_admin())
+    tenant.refresh_from_db()
+    assert (tenant.status, tenant.decision_reason) == ("rejected", "duplicate team")
