@@ -1,7 +1,6 @@
 """REST API of the cluster registry (platform admins): CRUD with write-only credentials, and
 capacity per GPU product/resource with the guaranteed and burst units granted on it."""
 
-from django.core.exceptions import PermissionDenied
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view
@@ -64,11 +63,6 @@ class ClusterCapacityLineOutput(serializers.Serializer):
     observed_at = serializers.DateTimeField(allow_null=True)
 
 
-def _admin(request) -> None:
-    if not roles.is_platform_admin(request.user):
-        raise PermissionDenied
-
-
 class ClusterCapacityOutput(serializers.Serializer):
     cluster = serializers.CharField()
     capacity = ClusterCapacityLineOutput(many=True)
@@ -78,7 +72,7 @@ class ClusterCapacityOutput(serializers.Serializer):
 @extend_schema(methods=["POST"], request=ClusterInput, responses={201: ClusterOutput})
 @api_view(["GET", "POST"])
 def cluster_collection(request):
-    _admin(request)
+    roles.require(request.user, roles.PLATFORM_ADMIN)
     if request.method == "GET":
         return Response(ClusterOutput(Cluster.objects.all(), many=True).data)
     data = ClusterInput(data=request.data)
@@ -93,7 +87,7 @@ def cluster_collection(request):
 @extend_schema(methods=["DELETE"], responses={204: None})
 @api_view(["GET", "PUT", "PATCH", "DELETE"])
 def cluster_item(request, name):
-    _admin(request)
+    roles.require(request.user, roles.PLATFORM_ADMIN)
     cluster = selectors.get_cluster(name)
     if request.method == "GET":
         return Response(ClusterOutput(cluster).data)
@@ -116,7 +110,7 @@ def cluster_item(request, name):
 @extend_schema(responses=ClusterCapacityOutput)
 @api_view(["GET"])
 def cluster_capacity(request, name):
-    _admin(request)
+    roles.require(request.user, roles.PLATFORM_ADMIN)
     cluster = selectors.get_cluster(name)
     return Response(
         {

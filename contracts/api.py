@@ -1,7 +1,6 @@
 """REST API of interface documents (GET, PATCH one section, sign-off, Markdown), the on-call
 directory and the generated Alertmanager configuration."""
 
-from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -146,8 +145,7 @@ def oncall_collection(request):
         page = paginator.paginate_queryset(OnCallTeam.objects.order_by("name"), request)
         rows = [_team_data(request, row) for row in OnCallTeamSerializer(page, many=True).data]
         return paginator.get_paginated_response(rows)
-    if not roles.is_sre(request.user):
-        raise PermissionDenied
+    roles.require(request.user, roles.SRE)
     data = OnCallTeamSerializer(data=request.data)
     data.is_valid(raise_exception=True)
     with request_context(request):
@@ -167,8 +165,7 @@ def oncall_item(request, pk: int):
     team = get_object_or_404(OnCallTeam, pk=pk)
     if request.method == "GET":
         return Response(_team_data(request, OnCallTeamSerializer(team).data))
-    if not roles.is_sre(request.user):
-        raise PermissionDenied
+    roles.require(request.user, roles.SRE)
     with request_context(request):
         if request.method == "DELETE":
             services.delete_oncall_team(team=team, actor=request.user)
@@ -182,6 +179,5 @@ def oncall_item(request, pk: int):
 @extend_schema(responses=_text("application/yaml", "alertmanager.yml"))
 @api_view(["GET"])
 def alertmanager_config(request):
-    if not (roles.is_sre(request.user) or roles.is_platform_admin(request.user)):
-        raise PermissionDenied
+    roles.require(request.user, roles.SRE, roles.PLATFORM_ADMIN)
     return HttpResponse(to_yaml(selectors.alertmanager_config()), content_type="application/yaml")

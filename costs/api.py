@@ -9,7 +9,7 @@ from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from portal import roles
@@ -259,8 +259,7 @@ def price_book(request):
             "gpu_model", "profile__name", "effective_from"
         )
         return Response(PriceOutput(entries, many=True).data)
-    if not roles.is_finance(request.user):
-        raise PermissionDenied("Only finance maintains the price book.")
+    roles.require(request.user, roles.FINANCE, message="Only finance maintains the price book.")
     data = PriceInput(data=request.data)
     data.is_valid(raise_exception=True)
     with request_context(request):

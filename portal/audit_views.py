@@ -9,7 +9,6 @@ import json
 import pghistory.models
 from django import forms
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import StreamingHttpResponse
 from django.shortcuts import render
@@ -42,16 +41,11 @@ class AuditFilterForm(forms.Form):
         return data
 
 
-def _require_audit_reader(user) -> None:
-    # Platform admins own the audit; SREs read it to trace who changed what during incidents.
-    if not (roles.is_platform_admin(user) or roles.is_sre(user)):
-        raise PermissionDenied
-
-
 @login_required
 @require_GET
 def audit_list(request):
-    _require_audit_reader(request.user)
+    # Platform admins own the audit; SREs read it to trace who changed what in incidents.
+    roles.require(request.user, roles.PLATFORM_ADMIN, roles.SRE)
     form = AuditFilterForm(request.GET or None)
     data = form.cleaned_data if form.is_valid() else {}
     if request.GET and not form.is_valid():
@@ -79,7 +73,8 @@ class _Echo:
 @login_required
 @require_GET
 def audit_csv(request):
-    _require_audit_reader(request.user)
+    # Platform admins own the audit; SREs read it to trace who changed what in incidents.
+    roles.require(request.user, roles.PLATFORM_ADMIN, roles.SRE)
     form = AuditFilterForm(request.GET or None)
     data = form.cleaned_data if form.is_valid() else {}
     invalid = bool(request.GET) and not form.is_valid()

@@ -6,7 +6,6 @@ platform admins (403 for others who can see the object). Writes record the actor
 
 from decimal import Decimal
 
-from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -235,11 +234,6 @@ def _paginated(request, queryset, serializer_class):
     return paginator.get_paginated_response(serializer_class(page, many=True).data)
 
 
-def _require_admin(user) -> None:
-    if not roles.is_platform_admin(user):
-        raise PermissionDenied
-
-
 @extend_schema(methods=["GET"], responses=TenantOutput(many=True))
 @extend_schema(methods=["POST"], request=TenantInput, responses={201: TenantDetailOutput})
 @api_view(["GET", "POST"])
@@ -285,7 +279,7 @@ def tenant_item(request, slug):
 @api_view(["POST"])
 def tenant_approve(request, slug):
     tenant = selectors.get_tenant_for_user(request.user, slug)
-    _require_admin(request.user)
+    roles.require(request.user, roles.PLATFORM_ADMIN)
     with request_context(request):
         tenant = services.approve_tenant(actor=request.user, tenant=tenant)
     return Response(TenantOutput(tenant).data)
@@ -295,7 +289,7 @@ def tenant_approve(request, slug):
 @api_view(["POST"])
 def tenant_reject(request, slug):
     tenant = selectors.get_tenant_for_user(request.user, slug)
-    _require_admin(request.user)
+    roles.require(request.user, roles.PLATFORM_ADMIN)
     data = ReasonInput(data=request.data)
     data.is_valid(raise_exception=True)
     with request_context(request):
@@ -357,7 +351,7 @@ def quota_request_item(request, pk):
 @api_view(["POST"])
 def quota_request_approve(request, pk):
     qr = selectors.get_quota_request_for_user(request.user, pk)
-    _require_admin(request.user)
+    roles.require(request.user, roles.PLATFORM_ADMIN)
     with request_context(request):
         grant = services.approve_quota_request(actor=request.user, quota_request=qr)
     qr = selectors.get_quota_request_for_user(request.user, pk)
@@ -368,7 +362,7 @@ def quota_request_approve(request, pk):
 @api_view(["POST"])
 def quota_request_reject(request, pk):
     qr = selectors.get_quota_request_for_user(request.user, pk)
-    _require_admin(request.user)
+    roles.require(request.user, roles.PLATFORM_ADMIN)
     data = ReasonInput(data=request.data)
     data.is_valid(raise_exception=True)
     with request_context(request):
@@ -388,7 +382,7 @@ def gpu_profile_collection(request):
         if not roles.is_platform_admin(request.user):
             qs = qs.filter(is_active=True)
         return _paginated(request, qs, GpuProfileOutput)
-    _require_admin(request.user)
+    roles.require(request.user, roles.PLATFORM_ADMIN)
     data = GpuProfileInput(data=request.data)
     data.is_valid(raise_exception=True)
     with request_context(request):
@@ -409,7 +403,7 @@ def gpu_profile_item(request, name):
         raise Http404
     if request.method == "GET":
         return Response(GpuProfileOutput(profile).data)
-    _require_admin(request.user)
+    roles.require(request.user, roles.PLATFORM_ADMIN)
     data = GpuProfileInput(data=request.data, partial=True)
     data.is_valid(raise_exception=True)
     fields = {k: v for k, v in data.validated_data.items() if k != "name"}

@@ -36,6 +36,8 @@ UNIT_NOUNS = {
     GpuProfile.Partition.MPS: "shared GPU slots",
 }
 
+ADMINS_DECIDE = "Only platform admins can decide on tenants and quota."
+
 
 def _full_clean(instance, exclude=None) -> None:
     """Model validation as a DomainError on the first offending field."""
@@ -44,11 +46,6 @@ def _full_clean(instance, exclude=None) -> None:
     except ValidationError as exc:
         field, messages = next(iter(exc.message_dict.items()))
         raise DomainError(messages[0], field=None if field == "__all__" else field) from exc
-
-
-def _require_admin(actor) -> None:
-    if not roles.is_platform_admin(actor):
-        raise PermissionDenied("Only platform admins can decide on tenants and quota.")
 
 
 def _require_reason(reason: str) -> str:
@@ -221,7 +218,7 @@ def _lock_pending_tenant(tenant: Tenant) -> Tenant:
 
 @transaction.atomic
 def approve_tenant(*, actor, tenant: Tenant) -> Tenant:
-    _require_admin(actor)
+    roles.require(actor, roles.PLATFORM_ADMIN, message=ADMINS_DECIDE)
     tenant = _lock_pending_tenant(tenant)
     tenant.decide(Tenant.Status.ACTIVE, by=actor)
     bump_desired_generation(tenant.pk)
@@ -231,7 +228,7 @@ def approve_tenant(*, actor, tenant: Tenant) -> Tenant:
 
 @transaction.atomic
 def reject_tenant(*, actor, tenant: Tenant, reason: str) -> Tenant:
-    _require_admin(actor)
+    roles.require(actor, roles.PLATFORM_ADMIN, message=ADMINS_DECIDE)
     reason = _require_reason(reason)
     tenant = _lock_pending_tenant(tenant)
     now = timezone.now()
@@ -255,7 +252,7 @@ def approve_quota_request(*, actor, quota_request: QuotaRequest) -> QuotaGrant:
     Refuses when the cluster's guaranteed capacity of the profile would be over-committed; the
     capacity row is locked so concurrent approvals on one cluster/profile serialize.
     """
-    _require_admin(actor)
+    roles.require(actor, roles.PLATFORM_ADMIN, message=ADMINS_DECIDE)
     qr = (
         QuotaRequest.objects.select_for_update(of=("self",))
         .select_related("tenant", "environment__cluster", "profile")
@@ -326,7 +323,7 @@ def approve_quota_request(*, actor, quota_request: QuotaRequest) -> QuotaGrant:
 
 @transaction.atomic
 def reject_quota_request(*, actor, quota_request: QuotaRequest, reason: str) -> QuotaRequest:
-    _require_admin(actor)
+    roles.require(actor, roles.PLATFORM_ADMIN, message=ADMINS_DECIDE)
     reason = _require_reason(reason)
     qr = QuotaRequest.objects.select_for_update().get(pk=quota_request.pk)
     if qr.status != QuotaRequest.Status.PENDING:
@@ -349,7 +346,7 @@ def cancel_quota_request(*, actor, quota_request: QuotaRequest) -> QuotaRequest:
 
 @transaction.atomic
 def revoke_quota_grant(*, actor, grant: QuotaGrant) -> QuotaGrant:
-    _require_admin(actor)
+    roles.require(actor, roles.PLATFORM_ADMIN, message=ADMINS_DECIDE)
     grant = QuotaGrant.objects.select_for_update().get(pk=grant.pk)
     if grant.revoked_at is not None:
         raise ConflictError("This grant is already revoked.")
@@ -363,7 +360,7 @@ def revoke_quota_grant(*, actor, grant: QuotaGrant) -> QuotaGrant:
 @transaction.atomic
 def archive_tenant(*, actor, tenant: Tenant) -> Tenant:
     """Active -> archived: live grants are revoked and pending requests cancelled."""
-    _require_admin(actor)
+    roles.require(actor, roles.PLATFORM_ADMIN, message=ADMINS_DECIDE)
     tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
     if not tenant.can_transition(Tenant.Status.ARCHIVED):
         raise ConflictError(
@@ -444,7 +441,7 @@ PROFILE_FIELDS = (
 
 @transaction.atomic
 def create_gpu_profile(*, actor, name: str, **fields) -> GpuProfile:
-    _require_admin(actor)
+    roles.require(actor, roles.PLATFORM_ADMIN, message=ADMINS_DECIDE)
     if GpuProfile.objects.filter(name=name).exists():
         raise DomainError(f"A profile named {name!r} exists; pick another name.", field="name")
     profile = GpuProfile(name=name, **{k: v for k, v in fields.items() if k in PROFILE_FIELDS})
@@ -457,7 +454,7 @@ def create_gpu_profile(*, actor, name: str, **fields) -> GpuProfile:
 def update_gpu_profile(*, actor, profile: GpuProfile, **fields) -> GpuProfile:
     """Catalog edits; the capacity key (gpu_product, resource_name) of a profile in use is
     frozen, since live grants were checked against it."""
-    _require_admin(actor)
+    roles.require(actor, roles.PLATFORM_ADMIN, message=ADMINS_DECIDE)
     profile = GpuProfile.objects.select_for_update().get(pk=profile.pk)
     key_before = profile.capacity_key
     for key, value in fields.items():

@@ -4,10 +4,9 @@ through GET|POST /api/v1/tenants/{slug}/sync/ (POST: platform admins force a syn
 
 from datetime import timedelta
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-from django.shortcuts import redirect, render
+from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 from drf_spectacular.utils import extend_schema
@@ -18,9 +17,8 @@ from rest_framework.response import Response
 from clusters import selectors as cluster_selectors
 from clusters import services as cluster_services
 from clusters.models import NamespaceDeletion, SyncObjectResult, SyncRun, SyncState
-from portal import roles
+from portal import htmx, roles
 from portal.audit import request_context
-from portal.domain_errors import DomainError
 
 from .models import Tenant
 from .selectors import get_tenant_for_user
@@ -52,18 +50,20 @@ def panel(request, slug):
 
 def _admin_action(request, slug, action, done_message):
     tenant = get_tenant_for_user(request.user, slug)  # 404 first: no enumeration
-    if not roles.is_platform_admin(request.user):
-        raise PermissionDenied
-    try:
-        action(tenant)
-        if not request.htmx:
-            messages.success(request, done_message)
-    except DomainError as exc:
-        messages.error(request, str(exc))
-    if request.htmx:
+    roles.require(request.user, roles.PLATFORM_ADMIN)
+
+    def context() -> dict:
         tenant.refresh_from_db()
-        return render(request, "tenants/_sync_panel.html", sync_context(tenant, request.user))
-    return redirect("tenants_sync:panel", slug=tenant.slug)
+        return sync_context(tenant, request.user)
+
+    return htmx.act(
+        request,
+        lambda: action(tenant),
+        done=done_message,
+        partial="tenants/_sync_panel.html",
+        context=context,
+        redirect_to=reverse("tenants_sync:panel", args=[tenant.slug]),
+    )
 
 
 @login_required
@@ -146,8 +146,7 @@ class SyncEnqueuedOutput(serializers.Serializer):
 def tenant_sync_api(request, slug):
     tenant = get_tenant_for_user(request.user, slug)
     if request.method == "POST":
-        if not roles.is_platform_admin(request.user):
-            raise PermissionDenied
+        roles.require(request.user, roles.PLATFORM_ADMIN)
         with request_context(request):
             cluster_services.force_sync(actor=request.user, tenant_id=tenant.pk)
         return Response({"detail": "sync enqueued"}, status=status.HTTP_202_ACCEPTED)

@@ -10,27 +10,19 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from clusters.models import Cluster
-from portal import roles
+from portal import htmx, roles
 from portal.domain_errors import DomainError
+from portal.form_errors import add_domain_error
 
 from . import selectors, services
 from .forms import MemberForm, OnboardingForm, QuotaRequestForm, ReasonForm
 from .models import Environment, GpuProfile, Tenant, TenantMembership
 
 LIST_PAGE_SIZE = 50
-
-
-def _require_platform_admin(user) -> None:
-    if not roles.is_platform_admin(user):
-        raise PermissionDenied
-
-
-def _apply_domain_error(form, exc: DomainError) -> None:
-    field = exc.field if exc.field in form.fields else None
-    form.add_error(field, str(exc))
 
 
 @login_required
@@ -79,7 +71,7 @@ def onboard(request):
                     initial_quota=form.initial_quota(),
                 )
             except DomainError as exc:
-                _apply_domain_error(form, exc)
+                add_domain_error(form, exc)
             else:
                 messages.success(
                     request, f"Tenant {tenant.slug} is waiting for a platform admin's approval."
@@ -155,7 +147,7 @@ def request_quota(request, slug: str):
                     justification=data["justification"],
                 )
             except DomainError as exc:
-                _apply_domain_error(form, exc)
+                add_domain_error(form, exc)
             else:
                 messages.success(request, "Quota requested; a platform admin will decide.")
                 return redirect("tenants:detail", slug=tenant.slug)
@@ -201,7 +193,7 @@ def quota_capacity(request, slug: str):
 @login_required
 @require_GET
 def approvals(request):
-    _require_platform_admin(request.user)
+    roles.require(request.user, roles.PLATFORM_ADMIN)
     if request.htmx and request.GET.get("part") == "capacity":
         # refreshed after each inline decision (HX-Trigger: quota-decided)
         return render(
@@ -219,27 +211,24 @@ def approvals(request):
     )
 
 
-def _decision_response(request, *, template: str, context: dict, error: str = ""):
+def _decision_response(request, *, template: str, context: dict, done: str, error: str):
     """htmx: swap the row in place; without JS: back to the queue with a message."""
-    if request.htmx:
-        response = render(
-            request, template, {**context, "error": error, "reason_form": ReasonForm()}
-        )
-        if not error:
-            response["HX-Trigger"] = "quota-decided"  # the capacity table reloads itself
-        return response
-    if error:
-        messages.error(request, error)
-    else:
-        messages.success(request, context.get("done", "Done."))
-    return redirect("tenants:approvals")
+    return htmx.answer(
+        request,
+        partial=template,
+        context={**context, "reason_form": ReasonForm()},
+        redirect_to=reverse("tenants:approvals"),
+        done=done,
+        error=error,
+        trigger="quota-decided",  # the capacity table reloads itself
+    )
 
 
 @login_required
 @require_POST
 def tenant_decide(request, slug: str, decision: str):
     tenant = selectors.get_tenant_for_user(request.user, slug)
-    _require_platform_admin(request.user)
+    roles.require(request.user, roles.PLATFORM_ADMIN)
     error = ""
     try:
         if decision == "approve":
@@ -256,7 +245,8 @@ def tenant_decide(request, slug: str, decision: str):
     return _decision_response(
         request,
         template="tenants/_tenant_row.html",
-        context={"t": tenant, "done": done},
+        context={"t": tenant},
+        done=done,
         error=error,
     )
 
@@ -265,7 +255,7 @@ def tenant_decide(request, slug: str, decision: str):
 @require_POST
 def quota_decide(request, pk: int, decision: str):
     qr = selectors.get_quota_request_for_user(request.user, pk)
-    _require_platform_admin(request.user)
+    roles.require(request.user, roles.PLATFORM_ADMIN)
     error = ""
     try:
         if decision == "approve":
@@ -283,7 +273,8 @@ def quota_decide(request, pk: int, decision: str):
     return _decision_response(
         request,
         template="tenants/_request_row.html",
-        context={"row": rows[0] if rows else None, "qr": qr, "done": done},
+        context={"row": rows[0] if rows else None, "qr": qr},
+        done=done,
         error=error,
     )
 
@@ -316,7 +307,7 @@ def quota_cancel(request, slug: str, pk: int):
 @require_POST
 def archive(request, slug: str):
     tenant = selectors.get_tenant_for_user(request.user, slug)
-    _require_platform_admin(request.user)
+    roles.require(request.user, roles.PLATFORM_ADMIN)
     return _act_on_detail(
         request,
         slug,
@@ -329,7 +320,7 @@ def archive(request, slug: str):
 @require_POST
 def revoke_grant(request, slug: str, pk: int):
     tenant = selectors.get_tenant_for_user(request.user, slug)
-    _require_platform_admin(request.user)
+    roles.require(request.user, roles.PLATFORM_ADMIN)
     grant = get_object_or_404(tenant.quota_grants, pk=pk)
     return _act_on_detail(
         request,
