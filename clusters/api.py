@@ -6,7 +6,7 @@ from rest_framework import serializers, status
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
-from portal import roles
+from portal import api_fields, roles
 from portal.audit import request_context
 
 from . import selectors, services
@@ -32,23 +32,23 @@ class ClusterOutput(serializers.ModelSerializer):
 
 
 class ClusterInput(serializers.Serializer):
-    name = serializers.SlugField(max_length=63)
-    display_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    region = serializers.CharField(max_length=63, required=False, allow_blank=True)
-    kubernetes_version = serializers.RegexField(r"^1\.\d{1,2}$", required=False)
-    gpu_pool = serializers.SlugField(max_length=63, required=False)
+    name = api_fields.SlugField(max_length=63)
+    display_name = api_fields.CharField(max_length=100, required=False, allow_blank=True)
+    region = api_fields.CharField(max_length=63, required=False, allow_blank=True)
+    kubernetes_version = api_fields.RegexField(r"^1\.\d{1,2}$", required=False)
+    gpu_pool = api_fields.SlugField(max_length=63, required=False)
     backend = serializers.ChoiceField(choices=Cluster.Backend.choices, required=False)
-    is_active = serializers.BooleanField(required=False)
-    api_server_url = serializers.URLField(required=False, allow_blank=True)
-    verify_tls = serializers.BooleanField(required=False)
-    gitops_repo_url = serializers.CharField(max_length=500, required=False, allow_blank=True)
-    gitops_branch = serializers.CharField(max_length=100, required=False)
-    prometheus_url = serializers.URLField(required=False, allow_blank=True)
-    api_token = serializers.CharField(required=False, allow_blank=True, write_only=True)
-    ca_cert = serializers.CharField(required=False, allow_blank=True, write_only=True)
-    kubeconfig = serializers.CharField(required=False, allow_blank=True, write_only=True)
-    gitops_credentials = serializers.CharField(required=False, allow_blank=True, write_only=True)
-    prometheus_token = serializers.CharField(required=False, allow_blank=True, write_only=True)
+    is_active = api_fields.StrictBooleanField(required=False)
+    api_server_url = api_fields.URLField(required=False, allow_blank=True)
+    verify_tls = api_fields.StrictBooleanField(required=False)
+    gitops_repo_url = api_fields.CharField(max_length=500, required=False, allow_blank=True)
+    gitops_branch = api_fields.CharField(max_length=100, required=False)
+    prometheus_url = api_fields.URLField(required=False, allow_blank=True)
+    api_token = api_fields.CharField(required=False, allow_blank=True, write_only=True)
+    ca_cert = api_fields.CharField(required=False, allow_blank=True, write_only=True)
+    kubeconfig = api_fields.CharField(required=False, allow_blank=True, write_only=True)
+    gitops_credentials = api_fields.CharField(required=False, allow_blank=True, write_only=True)
+    prometheus_token = api_fields.CharField(required=False, allow_blank=True, write_only=True)
 
 
 class ClusterCapacityLineOutput(serializers.Serializer):

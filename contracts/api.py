@@ -11,6 +11,7 @@ from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 
 from portal import roles
+from portal.api_fields import StrictModelSerializer
 from portal.audit import request_context
 from workloads import selectors as workload_selectors
 
@@ -98,7 +99,7 @@ def interface_document_markdown(request, pk: int):
     )
 
 
-class OnCallTeamSerializer(serializers.ModelSerializer):
+class OnCallTeamSerializer(StrictModelSerializer):
     class Meta:
         model = OnCallTeam
         fields = [

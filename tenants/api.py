@@ -15,6 +15,15 @@ from rest_framework.response import Response
 
 from clusters.models import Cluster
 from portal import roles
+from portal.api_fields import (
+    CharField,
+    EmailField,
+    RegexField,
+    SlugField,
+    StrictBooleanField,
+    StrictDecimalField,
+    StrictIntegerField,
+)
 from portal.audit import request_context
 
 from . import selectors, services
@@ -34,40 +43,6 @@ DNS1123 = dns1123_label.regex.pattern
 DNS1123_MESSAGE = (
     "Use lowercase letters, digits and '-', starting and ending with a letter or digit."
 )
-
-
-class StrictIntegerField(serializers.IntegerField):
-    """A JSON number only: "4", 4.5 and true are type errors, not quietly coerced."""
-
-    def to_internal_value(self, data):
-        if isinstance(data, bool) or not isinstance(data, int):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class StrictStringMixin:
-    """A JSON string only: 12 or true for a text field is a type error, not "12"."""
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            raise serializers.ValidationError("Not a valid string.", code="invalid")
-        return super().to_internal_value(data)
-
-
-class CharField(StrictStringMixin, serializers.CharField):
-    pass
-
-
-class RegexField(StrictStringMixin, serializers.RegexField):
-    pass
-
-
-class EmailField(StrictStringMixin, serializers.EmailField):
-    pass
-
-
-class SlugField(StrictStringMixin, serializers.SlugField):
-    pass
 
 
 def units_field(**kwargs):
@@ -213,7 +188,7 @@ class GpuProfileInput(serializers.Serializer):
         max_length=100,
         error_messages={"invalid": "Use an extended resource name, e.g. nvidia.com/gpu."},
     )
-    gpu_fraction = serializers.DecimalField(
+    gpu_fraction = StrictDecimalField(
         max_digits=5,
         decimal_places=4,
         min_value=Decimal("0.0001"),
@@ -222,7 +197,7 @@ class GpuProfileInput(serializers.Serializer):
     )
     replicas = StrictIntegerField(min_value=1, max_value=64, required=False)
     memory_gb = StrictIntegerField(min_value=0, max_value=4096, required=False)
-    is_active = serializers.BooleanField(required=False)
+    is_active = StrictBooleanField(required=False)
 
 
 # --- views ------------------------------------------------------------------------------------

@@ -8,6 +8,8 @@ from rest_framework.decorators import api_view
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 
+from portal import api_fields
+from portal.api_fields import StrictModelSerializer
 from portal.audit import request_context
 from tenants.models import EnvironmentName, GpuProfile
 
@@ -27,7 +29,7 @@ class RevisionOutput(serializers.ModelSerializer):
         fields = ["number", "image_ref", *REVISION_SPEC_FIELDS, "created_by", "created_at"]
 
 
-class RevisionInput(serializers.ModelSerializer):
+class RevisionInput(StrictModelSerializer):
     profile = serializers.SlugRelatedField(
         slug_field="name", queryset=GpuProfile.objects.filter(is_active=True), required=False
     )
@@ -39,10 +41,10 @@ class RevisionInput(serializers.ModelSerializer):
 
 
 class WorkloadInput(RevisionInput):
-    tenant = serializers.SlugField()
-    name = serializers.CharField(max_length=40)
+    tenant = api_fields.SlugField()
+    name = api_fields.CharField(max_length=40)
     template = serializers.ChoiceField(choices=Template.choices)
-    description = serializers.CharField(max_length=500, required=False, default="")
+    description = api_fields.CharField(max_length=500, required=False, default="")
 
     class Meta(RevisionInput.Meta):
         fields = ["tenant", "name", "template", "description", *REVISION_SPEC_FIELDS]
@@ -174,7 +176,7 @@ class EnvironmentInput(serializers.Serializer):
 
 
 class RollbackInput(EnvironmentInput):
-    reason = serializers.CharField(max_length=500, required=False, default="")
+    reason = api_fields.CharField(max_length=500, required=False, default="")
 
 
 @extend_schema(request=EnvironmentInput, responses=PromotionOutput)
