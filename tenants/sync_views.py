@@ -44,7 +44,7 @@ def sync_context(tenant: Tenant, user) -> dict:
 @login_required
 def panel(request, slug):
     tenant = get_tenant_for_user(request.user, slug)
-    template = "tenants/_sync_panel.html" if request.htmx else "tenants/_sync_page.html"
+    template = "tenants/_sync_panel.html" if request.htmx else "tenants/sync_page.html"
     return render(request, template, sync_context(tenant, request.user))
 
 

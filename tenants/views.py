@@ -3,6 +3,8 @@
 Full pages on first load; `_*.html` fragments when htmx asks (`request.htmx`).
 """
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
@@ -41,6 +43,7 @@ def tenant_list(request):
             "tenants": page.object_list,
             "page": page,
             "status": status,
+            "status_query": urlencode({"status": status}) if status else "",
             "statuses": Tenant.Status.choices,
             "can_onboard": selectors.can_onboard(request.user),
         },
