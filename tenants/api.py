@@ -26,7 +26,7 @@ from portal.api_fields import (
 )
 from portal.audit import request_context
 
-from . import selectors, services
+from . import catalog, decisions, selectors, services
 from .models import (
     MAX_UNITS,
     TENANT_SLUG_MAX,
@@ -256,7 +256,7 @@ def tenant_approve(request, slug):
     tenant = selectors.get_tenant_for_user(request.user, slug)
     roles.require(request.user, roles.PLATFORM_ADMIN)
     with request_context(request):
-        tenant = services.approve_tenant(actor=request.user, tenant=tenant)
+        tenant = decisions.approve_tenant(actor=request.user, tenant=tenant)
     return Response(TenantOutput(tenant).data)
 
 
@@ -268,7 +268,7 @@ def tenant_reject(request, slug):
     data = ReasonInput(data=request.data)
     data.is_valid(raise_exception=True)
     with request_context(request):
-        tenant = services.reject_tenant(
+        tenant = decisions.reject_tenant(
             actor=request.user, tenant=tenant, reason=data.validated_data["reason"]
         )
     return Response(TenantOutput(tenant).data)
@@ -328,7 +328,7 @@ def quota_request_approve(request, pk):
     qr = selectors.get_quota_request_for_user(request.user, pk)
     roles.require(request.user, roles.PLATFORM_ADMIN)
     with request_context(request):
-        grant = services.approve_quota_request(actor=request.user, quota_request=qr)
+        grant = decisions.approve_quota_request(actor=request.user, quota_request=qr)
     qr = selectors.get_quota_request_for_user(request.user, pk)
     return Response({"request": QuotaRequestOutput(qr).data, "grant": GrantOutput(grant).data})
 
@@ -341,7 +341,7 @@ def quota_request_reject(request, pk):
     data = ReasonInput(data=request.data)
     data.is_valid(raise_exception=True)
     with request_context(request):
-        services.reject_quota_request(
+        decisions.reject_quota_request(
             actor=request.user, quota_request=qr, reason=data.validated_data["reason"]
         )
     qr = selectors.get_quota_request_for_user(request.user, pk)
@@ -361,7 +361,7 @@ def gpu_profile_collection(request):
     data = GpuProfileInput(data=request.data)
     data.is_valid(raise_exception=True)
     with request_context(request):
-        profile = services.create_gpu_profile(actor=request.user, **data.validated_data)
+        profile = catalog.create_gpu_profile(actor=request.user, **data.validated_data)
     return Response(GpuProfileOutput(profile).data, status=status.HTTP_201_CREATED)
 
 
@@ -383,5 +383,5 @@ def gpu_profile_item(request, name):
     data.is_valid(raise_exception=True)
     fields = {k: v for k, v in data.validated_data.items() if k != "name"}
     with request_context(request):
-        profile = services.update_gpu_profile(actor=request.user, profile=profile, **fields)
+        profile = catalog.update_gpu_profile(actor=request.user, profile=profile, **fields)
     return Response(GpuProfileOutput(profile).data)

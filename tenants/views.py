@@ -20,7 +20,7 @@ from portal import htmx, roles
 from portal.domain_errors import DomainError
 from portal.form_errors import add_domain_error
 
-from . import selectors, services
+from . import decisions, selectors, services
 from .forms import MemberForm, OnboardingForm, QuotaRequestForm, ReasonForm
 from .models import Environment, GpuProfile, Tenant, TenantMembership
 
@@ -235,12 +235,12 @@ def tenant_decide(request, slug: str, decision: str):
     error = ""
     try:
         if decision == "approve":
-            tenant = services.approve_tenant(actor=request.user, tenant=tenant)
+            tenant = decisions.approve_tenant(actor=request.user, tenant=tenant)
             done = f"Tenant {tenant.slug} approved."
         else:
             form = ReasonForm(request.POST)
             reason = form.cleaned_data["reason"] if form.is_valid() else ""
-            tenant = services.reject_tenant(actor=request.user, tenant=tenant, reason=reason)
+            tenant = decisions.reject_tenant(actor=request.user, tenant=tenant, reason=reason)
             done = f"Tenant {tenant.slug} rejected."
     except DomainError as exc:
         error, done = str(exc), ""
@@ -262,12 +262,12 @@ def quota_decide(request, pk: int, decision: str):
     error = ""
     try:
         if decision == "approve":
-            services.approve_quota_request(actor=request.user, quota_request=qr)
+            decisions.approve_quota_request(actor=request.user, quota_request=qr)
             done = f"Granted {qr.guaranteed}+{qr.burst} {qr.profile} to {qr.environment}."
         else:
             form = ReasonForm(request.POST)
             reason = form.cleaned_data["reason"] if form.is_valid() else ""
-            services.reject_quota_request(actor=request.user, quota_request=qr, reason=reason)
+            decisions.reject_quota_request(actor=request.user, quota_request=qr, reason=reason)
             done = f"Request of {qr.tenant.slug} rejected."
     except DomainError as exc:
         error, done = str(exc), ""
@@ -301,7 +301,7 @@ def quota_cancel(request, slug: str, pk: int):
     return _act_on_detail(
         request,
         slug,
-        lambda: services.cancel_quota_request(actor=request.user, quota_request=qr),
+        lambda: decisions.cancel_quota_request(actor=request.user, quota_request=qr),
         "Request withdrawn.",
     )
 
@@ -328,7 +328,7 @@ def revoke_grant(request, slug: str, pk: int):
     return _act_on_detail(
         request,
         slug,
-        lambda: services.revoke_quota_grant(actor=request.user, grant=grant),
+        lambda: decisions.revoke_quota_grant(actor=request.user, grant=grant),
         "Grant revoked.",
     )
 
