@@ -6,6 +6,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from tenants.home_views import home
 
+from . import guide
+
 handler404 = "portal.api_errors.api_aware_page_not_found"
 
 urlpatterns = [
@@ -22,4 +24,6 @@ urlpatterns = [
     path("api/v1/", include("portal.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("guide/", guide.guide_page, name="guide"),
+    path("guide/<path:path>", guide.guide_page, name="guide-page"),
 ]

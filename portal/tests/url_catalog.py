@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from django.urls import URLPattern, URLResolver, get_resolver
 
 # Every parameter name a URL may take. A new name fails the walker until it is classified here.
-PARAMETER_NAMES = {"slug", "name", "pk", "section", "field", "uidb64", "token"}
+PARAMETER_NAMES = {"slug", "name", "pk", "section", "field", "uidb64", "token", "path"}
 
 # Routes whose parameters point at a tenant's objects: {route: {parameter: kind of object}}.
 # Kinds: tenant (slug), workload_name, workload (pk), quota_request, grant, membership, section.
@@ -57,6 +57,8 @@ TENANT_OWNED: dict[str, dict[str, str]] = {
     "api-interface-document-sign-off": {"pk": "workload"},
     "api-interface-document-md": {"pk": "workload"},
     "costs-tenant": _SLUG,
+    "tenants:spec": _SLUG,
+    "api-tenant-spec": _SLUG,
 }
 
 # Routes that take no tenant-owned parameter (lists filter by tenant; shared objects; public).
@@ -109,6 +111,9 @@ NOT_TENANT_OWNED: dict[str, dict[str, str]] = {
     "price-book": {},
     "api-schema": {},
     "api-docs": {},
+    "guide": {},
+    "guide-page": {"path": "guide_path"},
+    "api-tenant-spec-schema": {},
 }
 
 # Open to anyone by design: sign-in, password reset, the token endpoint, the OpenAPI schema/docs.
@@ -122,6 +127,9 @@ PUBLIC = {
     "api-token",
     "api-schema",
     "api-docs",
+    "guide",
+    "guide-page",
+    "api-tenant-spec-schema",
 }
 
 # Django's admin is for superusers and does its own permission checks; only its index is probed.
