@@ -202,12 +202,13 @@ def test_secrets_are_referenced_never_created(all_on):
 def test_probes_on_healthz_and_readyz_with_the_allowed_host(defaults, all_on):
     (web,) = by(defaults, "Deployment", "web")
     c = web["spec"]["template"]["spec"]["containers"][0]
-    assert c["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
-    assert c["startupProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
-    assert c["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+    proto = {"name": "X-Forwarded-Proto", "value": "https"}
+    for probe, path in (("livenessProbe", "/healthz"), ("startupProbe", "/healthz")):
+        assert c[probe]["httpGet"] == {"path": path, "port": "http", "httpHeaders": [proto]}
+    assert c["readinessProbe"]["httpGet"]["path"] == "/readyz"
     (web,) = by(all_on, "Deployment", "web")
     probe = web["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]["httpGet"]
-    assert probe["httpHeaders"] == [{"name": "Host", "value": "gpu-portal.example.com"}]
+    assert probe["httpHeaders"] == [proto, {"name": "Host", "value": "gpu-portal.example.com"}]
 
 
 def test_pdb_and_hpa_for_web_and_worker(all_on):

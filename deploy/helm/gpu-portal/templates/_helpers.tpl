@@ -176,9 +176,12 @@ affinity:
 httpGet:
   path: {{ .path }}
   port: http
+  httpHeaders:
+    # as the Ingress sends it, so secureSslRedirect does not answer probes with a redirect
+    - name: X-Forwarded-Proto
+      value: https
   {{- $host := splitList "," .root.Values.config.allowedHosts | first | trim }}
   {{- if and $host (ne $host "*") }}
-  httpHeaders:
     - name: Host
       value: {{ trimPrefix "." $host | quote }}
   {{- end }}
