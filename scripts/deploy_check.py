@@ -83,21 +83,28 @@ def render(values: dict, chart_dir: Path = CHART) -> list[dict]:
 
 
 def lint(values: dict, chart_dir: Path = CHART) -> tuple[list[str], list[str]]:
-    """(problems, info messages) of `helm lint --strict` for each Kubernetes version."""
+    """(problems, info messages) of `helm lint --strict` for each Kubernetes version; the same
+    finding for several versions (or repeated by Helm) is reported once, with its versions."""
     from helm_python import chart
 
-    problems, infos = [], []
+    found: dict[str, list[str]] = {}
+    infos: list[str] = []
     for version in KUBERNETES_VERSIONS:
         report = chart.lint(
             chart_dir, values, strict=True, namespace=NAMESPACE, kube_version=f"{version}.0"
         )
-        problems += [f"helm lint ({version}): {e}" for e in report.get("errors") or []]
+        texts = list(report.get("errors") or [])
         for message in report.get("messages") or []:
             text = f"{message['path']}: {message['error']}"
             if message["severity"] >= 2:  # warning or error (strict: warnings fail)
-                problems.append(f"helm lint ({version}): {text}")
+                texts.append(text)
             elif text not in infos:
                 infos.append(text)
+        for text in texts:
+            text = " ".join(text.split())
+            if version not in found.setdefault(text, []):
+                found[text].append(version)
+    problems = [f"helm lint ({'/'.join(v)}): {text}" for text, v in found.items()]
     return problems, infos
 
 
@@ -163,7 +170,7 @@ def check(values: dict, label: str, chart_dir: Path = CHART) -> Result:
     try:
         result.objects = render(values, chart_dir)
     except Exception as exc:  # a template error is a finding, reported with its message
-        result.problems.append(f"helm template: {exc}")
+        result.problems.append(f"helm template: {' '.join(str(exc).split())}")
         return result
     for version in KUBERNETES_VERSIONS:
         for obj in result.objects:

@@ -92,31 +92,44 @@ def test_make_deploy_check_passes_for_default_and_all_on_values():
 
 
 def test_invalid_objects_fail_the_check(tmp_path):
+    """Values the chart's values.schema.json lets through (free-form Kubernetes fields) but
+    that render invalid objects: kubernetes-validate and the CRD schema must catch them."""
     broken = tmp_path / "broken.yaml"
     broken.write_text(
         yaml.safe_dump(
             {
-                "web": {"replicas": "two"},
                 "extraEnv": [{"name": "X", "value": "1", "bogusField": True}],
-                "metrics": {"serviceMonitor": {"enabled": True, "interval": 30}},
+                "podSecurityContext": {"runAsNonRoot": True, "runAsUser": "ten"},
+                "metrics": {"serviceMonitor": {"enabled": True, "interval": "soon"}},
             }
         )
     )
     result = run_script(str(broken))
     assert result.returncode == 1, result.stdout
     out = result.stdout
+    assert "FAIL" in out and "helm lint" not in out and "helm template" not in out
     for version in ("1.29", "1.31", "1.33"):
-        assert f"[{version}] Deployment gpu-portal/gpu-portal-web: spec.replicas: 'two'" in out
-        assert (
-            f"[{version}] Job gpu-portal/gpu-portal-migrate: spec.template.spec.containers.0."
-            in out
-        )
+        for ref in ("Deployment gpu-portal/gpu-portal-web", "Job gpu-portal/gpu-portal-migrate"):
+            assert (
+                f"[{version}] {ref}: spec.template.spec.securityContext.runAsUser: 'ten' is not "
+                "of type 'integer'" in out
+            )
         # the custom resource, against the ServiceMonitor CRD
         assert (
-            f"[{version}] ServiceMonitor gpu-portal/gpu-portal: spec.endpoints.0.interval: 30 "
-            "is not of type 'string'" in out
+            f"[{version}] ServiceMonitor gpu-portal/gpu-portal: spec.endpoints.0.interval: 'soon' "
+            "does not match" in out
         )
     assert "'bogusField' was unexpected" in out
+
+
+def test_values_outside_the_schema_fail_lint_and_render():
+    result = deploy_check.check({"web": {"replicas": "two"}, "replicaCount": 3}, "bad values")
+    assert not result.ok
+    lint = [p for p in result.problems if p.startswith("helm lint (1.29/1.31/1.33)")]
+    assert any("at '/web/replicas': got string, want integer" in p for p in lint), result.problems
+    assert any("replicaCount" in p for p in lint), result.problems
+    assert any(p.startswith("helm template: ") for p in result.problems)
+    assert result.objects == []
 
 
 def test_broken_promises_fail_the_check():
