@@ -2,8 +2,9 @@
 
     python scripts/deploy_check.py [VALUES.yaml ...]
 
-Without arguments it checks the chart's default values and every file in the chart's `ci/`
-directory (ci/all-on-values.yaml turns every option on). For each values set:
+Without arguments it checks the chart's default values, every file in the chart's `ci/`
+directory (ci/all-on-values.yaml turns every option on) and the documented examples/. For each
+values set:
 
 1. `helm lint --strict` through Helm's own engine (helm-python-sdk, no helm binary) for every
    Kubernetes version below;
@@ -183,7 +184,7 @@ def values_sets(paths: list[str]) -> list[tuple[str, dict]]:
     if paths:
         return [(p, yaml.safe_load(Path(p).read_text()) or {}) for p in paths]
     sets = [("default values", {})]
-    for path in sorted((CHART / "ci").glob("*.yaml")):
+    for path in sorted([*(CHART / "ci").glob("*.yaml"), *(CHART / "examples").glob("*.yaml")]):
         sets.append((str(path.relative_to(ROOT)), yaml.safe_load(path.read_text()) or {}))
     return sets
 

@@ -89,6 +89,10 @@ def test_make_deploy_check_passes_for_default_and_all_on_values():
         line.startswith("ok   deploy/helm/gpu-portal/ci/all-on-values.yaml: 16 objects")
         for line in lines
     ), result.stdout
+    assert any(
+        line.startswith("ok   deploy/helm/gpu-portal/examples/external-postgresql-redis.yaml: ")
+        for line in lines
+    ), result.stdout
 
 
 def test_invalid_objects_fail_the_check(tmp_path):
