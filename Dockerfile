@@ -8,7 +8,6 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PORTAL_GITOPS_ROOT=/data/gitops \
-    PORTAL_CRD_DIR=/app/clusters/crds \
     HOME=/tmp
 
 # git: the GitOps backend commits desired state with the git CLI.

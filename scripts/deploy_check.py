@@ -10,7 +10,7 @@ values set:
    Kubernetes version below;
 2. `helm template` (the same engine) with hooks included;
 3. every rendered object validated with kubernetes-validate, strict, for Kubernetes 1.29, 1.31
-   and 1.33, custom resources against the CRDs in clusters/crds/ and ../shared/schemas/crds/
+   and 1.33, custom resources against the CRDs in clusters/crds/
    (clusters.validation, the same code that guards the sync engine);
 4. the chart's own promises: every portal pod non-root with a read-only root filesystem,
    resources and /tmp; exactly one beat with strategy Recreate; the migration Job a

@@ -87,8 +87,6 @@ app.kubernetes.io/component: {{ .component }}
   value: {{ .Values.config.celeryQueue | quote }}
 - name: PORTAL_GITOPS_ROOT
   value: {{ .Values.gitops.path | quote }}
-- name: PORTAL_CRD_DIR
-  value: /app/clusters/crds
 - name: HOME
   value: /tmp
 {{ include "gpu-portal.secretEnv" (dict "root" . "env" "SECRET_KEY" "ref" .Values.secrets.secretKey) }}
