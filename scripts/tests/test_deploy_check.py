@@ -86,7 +86,7 @@ def test_make_deploy_check_passes_for_default_and_all_on_values():
     lines = result.stdout.splitlines()
     assert any(line.startswith("ok   default values: 10 objects") for line in lines)
     assert any(
-        line.startswith("ok   deploy/helm/gpu-portal/ci/all-on-values.yaml: 16 objects")
+        line.startswith("ok   deploy/helm/gpu-portal/ci/all-on-values.yaml: 18 objects")
         for line in lines
     ), result.stdout
     assert any(
@@ -284,3 +284,20 @@ def test_cluster_role_covers_what_the_sync_engine_writes(defaults):
     assert binding["subjects"] == [
         {"kind": "ServiceAccount", "name": "gpu-portal", "namespace": "gpu-portal"}
     ]
+
+
+def test_network_policies_admit_only_the_web_port(all_on, defaults):
+    assert not by(defaults, "NetworkPolicy")
+    policies = {o["metadata"]["name"]: o["spec"] for o in by(all_on, "NetworkPolicy")}
+    web = policies["portal-web"]
+    assert web["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "web"
+    (rule,) = web["ingress"]
+    assert rule["ports"] == [{"port": "http", "protocol": "TCP"}]
+    assert [p["namespaceSelector"]["matchLabels"] for p in rule["from"]] == [
+        {"kubernetes.io/metadata.name": "ingress-nginx"},
+        {"kubernetes.io/metadata.name": "monitoring"},
+    ]
+    background = policies["portal-background"]
+    assert background["policyTypes"] == ["Ingress"] and "ingress" not in background
+    components = background["podSelector"]["matchExpressions"][1]["values"]
+    assert components == ["worker", "beat", "migrate"]
