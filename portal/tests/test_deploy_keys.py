@@ -2,6 +2,7 @@
 `manage.py check --deploy` fails on them (gpu_portal.E001-E004), and docker-compose.yml's
 config-check service keeps web, worker and beat from starting. Real `manage.py` processes."""
 
+import base64
 import os
 import subprocess
 import sys
@@ -9,14 +10,14 @@ from pathlib import Path
 
 import pytest
 import yaml
-from cryptography.fernet import Fernet
 from django.test import override_settings
 
 from portal import checks, default_keys
 
 ROOT = Path(__file__).resolve().parents[2]
 STRONG_SECRET = "x7Jq2vN9-" + "k" * 10 + "Zp4Lw8Rt3Yb6Hc1Md5Fg0Qs2Vn7Xe9Ua4Ko8"
-STRONG_FERNET = Fernet.generate_key().decode()
+# Fixed (not generated at import), so parallel workers collect the same test ids.
+STRONG_FERNET = base64.urlsafe_b64encode(b"gpu-portal tests: not a secret!!").decode()
 OLD_COMPOSE_DEFAULT = "compose-demo-insecure-secret-key-change-me-0123456789"
 
 
@@ -65,6 +66,14 @@ def test_check_deploy_passes_with_keys_of_your_own():
             default_keys.derived_encryption_key(default_keys.DEV_SECRET_KEY),
             "PORTAL_ENCRYPTION_KEY is a default published",
         ),
+    ],
+    ids=[
+        "empty-secret-key",
+        "empty-encryption-key",
+        "old-compose-default",
+        "dev-default",
+        "dockerfile-placeholder",
+        "derived-from-dev-default",
     ],
 )
 def test_debug_0_refuses_empty_and_published_keys(secret_key, encryption_key, message):
