@@ -251,6 +251,22 @@ def test_prometheus_rule_is_the_portal_rules_file(all_on):
     assert endpoint["authorization"]["credentials"] == {"name": "portal-metrics", "key": "token"}
 
 
+def test_portal_rules_file_passes_promtool(tmp_path):
+    """The chart ships files/portal-rules.yaml as it is: Prometheus must accept it."""
+    rules = deploy_check.CHART / "files" / "portal-rules.yaml"
+    result = subprocess.run(
+        ["promtool", "check", "rules", str(rules)], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS" in result.stdout
+    broken = tmp_path / "broken-rules.yaml"
+    broken.write_text(rules.read_text().replace("== 0", "== == 0"))
+    result = subprocess.run(
+        ["promtool", "check", "rules", str(broken)], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode != 0
+
+
 def cluster_role_allows(role, group, resource, verb, name=None):
     for rule in role["rules"]:
         if (
