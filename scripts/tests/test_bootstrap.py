@@ -25,10 +25,12 @@ SYSTEM_PYTHON = "/usr/bin/python3"
 def bare_path():
     """A PATH directory (world-readable, outside pytest's 0700 tmp tree) holding only what the
     test links into it."""
-    path = Path(tempfile.mkdtemp(prefix="gpu-portal-bootstrap-"))
-    path.chmod(0o755)
+    parent = Path(tempfile.mkdtemp(prefix="gpu-portal-bootstrap-"))
+    parent.chmod(0o755)
+    path = parent / "bin"
+    path.mkdir(mode=0o755)
     yield path
-    shutil.rmtree(path, ignore_errors=True)
+    shutil.rmtree(parent, ignore_errors=True)
 
 
 def link(directory: Path, *commands: str) -> None:
@@ -39,14 +41,19 @@ def link(directory: Path, *commands: str) -> None:
 
 
 def run(args, path: Path, *, as_nobody=False, extra_env=None):
+    """Run a copy of the script from the world-readable PATH directory's parent, so `nobody`
+    can read it wherever the repository is checked out (e.g. under a 0700 /root)."""
     env = {"PATH": str(path), "LANG": "C.UTF-8", **(extra_env or {})}
+    script = path.parent / f"{path.name}-bootstrap.py"
+    shutil.copyfile(SCRIPT, script)
+    script.chmod(0o644)
     prefix = (
         [shutil.which("setpriv"), "--reuid=65534", "--regid=65534", "--clear-groups"]
-        if as_nobody
+        if as_nobody and os.geteuid() == 0  # not root already: run as ourselves
         else []
     )
     return subprocess.run(
-        [*prefix, SYSTEM_PYTHON, str(SCRIPT), *args],
+        [*prefix, SYSTEM_PYTHON, str(script), *args],
         env=env,
         capture_output=True,
         text=True,
