@@ -317,3 +317,17 @@ def test_network_policies_admit_only_the_web_port(all_on, defaults):
     assert background["policyTypes"] == ["Ingress"] and "ingress" not in background
     components = background["podSelector"]["matchExpressions"][1]["values"]
     assert components == ["worker", "beat", "migrate"]
+
+
+def test_cluster_role_covers_the_permission_preflight(defaults):
+    """Everything the cluster permission preflight (clusters/permissions.py) asks the API
+    server about, the chart's ClusterRole grants: a portal installed by the chart passes its
+    own preflight on the cluster it runs in."""
+    permissions = pytest.importorskip("clusters.permissions")
+    (role,) = by(defaults, "ClusterRole")
+    missing = [
+        (need.group, need.resource, verb, name)
+        for need, verb, name in permissions.checks()
+        if not permissions.covers(role["rules"], need, verb, name)
+    ]
+    assert missing == []
