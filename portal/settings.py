@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "workloads",
     "contracts",
     "costs",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -184,6 +185,32 @@ COSTS_CURRENCY = os.environ.get("COSTS_CURRENCY", "USD")
 PORTAL_CHAT_WEBHOOK_URL = os.environ.get("PORTAL_CHAT_WEBHOOK_URL", "")
 PORTAL_ALERT_SMTP_SMARTHOST = os.environ.get("PORTAL_ALERT_SMTP_SMARTHOST", "localhost:25")
 PORTAL_ALERT_SMTP_FROM = os.environ.get("PORTAL_ALERT_SMTP_FROM", "alertmanager@gpu-portal")
+
+# Notifications (notifications app): e-mail through Django's SMTP backend, signed webhooks.
+PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:8000")
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = float(os.environ.get("EMAIL_TIMEOUT", "10"))
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "gpu-portal@localhost")
+PORTAL_WEBHOOK_SECRET = os.environ.get("PORTAL_WEBHOOK_SECRET", "")
+if not PORTAL_WEBHOOK_SECRET:
+    if not DEBUG:
+        raise RuntimeError("PORTAL_WEBHOOK_SECRET must be set when DEBUG=0")
+    PORTAL_WEBHOOK_SECRET = "dev-webhook-secret:" + SECRET_KEY[:16]
+PORTAL_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("PORTAL_WEBHOOK_TIMEOUT_SECONDS", "10"))
+PORTAL_WEBHOOK_ALLOW_HTTP = env_bool("PORTAL_WEBHOOK_ALLOW_HTTP", DEBUG)
+PORTAL_NOTIFICATIONS_WEBHOOK_URL = os.environ.get("PORTAL_NOTIFICATIONS_WEBHOOK_URL", "")
+PORTAL_NOTIFICATIONS_RETRY_SECONDS = float(
+    os.environ.get("PORTAL_NOTIFICATIONS_RETRY_SECONDS", "30")
+)
+PORTAL_NOTIFICATIONS_MAX_ATTEMPTS = int(os.environ.get("PORTAL_NOTIFICATIONS_MAX_ATTEMPTS", "10"))
+PORTAL_NOTIFICATIONS_REDELIVER_SECONDS = float(
+    os.environ.get("PORTAL_NOTIFICATIONS_REDELIVER_SECONDS", "60")
+)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

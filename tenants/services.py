@@ -13,6 +13,7 @@ from clusters.models import Cluster, ClusterCapacity
 from portal import roles
 from portal.domain_errors import ConflictError, DomainError
 
+from . import notify
 from .models import (
     MAX_UNITS,
     Environment,
@@ -155,6 +156,7 @@ def onboard_tenant(
             burst=initial_quota.get("burst", 0),
             justification=initial_quota.get("justification", ""),
         )
+    notify.tenant_submitted(tenant)
     return tenant
 
 
@@ -230,6 +232,7 @@ def approve_tenant(*, actor, tenant: Tenant) -> Tenant:
     tenant.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
     bump_desired_generation(tenant.pk)
     tenant.refresh_from_db()
+    notify.tenant_decided(tenant)
     return tenant
 
 
@@ -252,6 +255,7 @@ def reject_tenant(*, actor, tenant: Tenant, reason: str) -> Tenant:
         pending.decided_at = now
         pending.decision_reason = f"Tenant onboarding rejected: {reason}"
         pending.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
+    notify.tenant_decided(tenant)
     return tenant
 
 
@@ -344,6 +348,7 @@ def approve_quota_request(*, actor, quota_request: QuotaRequest) -> QuotaGrant:
     qr.decided_at = now
     qr.save(update_fields=["status", "decided_by", "decided_at"])
     bump_desired_generation(tenant.pk)
+    notify.quota_decided(qr)
     return grant
 
 
@@ -359,6 +364,7 @@ def reject_quota_request(*, actor, quota_request: QuotaRequest, reason: str) -> 
     qr.decided_at = timezone.now()
     qr.decision_reason = reason
     qr.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
+    notify.quota_decided(qr)
     return qr
 
 
