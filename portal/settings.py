@@ -186,6 +186,13 @@ PORTAL_CHAT_WEBHOOK_URL = os.environ.get("PORTAL_CHAT_WEBHOOK_URL", "")
 PORTAL_ALERT_SMTP_SMARTHOST = os.environ.get("PORTAL_ALERT_SMTP_SMARTHOST", "localhost:25")
 PORTAL_ALERT_SMTP_FROM = os.environ.get("PORTAL_ALERT_SMTP_FROM", "alertmanager@gpu-portal")
 
+# How the clusters' API servers name portal users and identity-provider groups in RoleBindings
+# (kube-apiserver --oidc-username-prefix / --oidc-groups-prefix), and the IdP group bound per
+# tenant role ({slug}, {group} = owners|members|viewers; empty binds no group).
+PORTAL_CLUSTER_USERNAME_PREFIX = os.environ.get("PORTAL_CLUSTER_USERNAME_PREFIX", "oidc:")
+PORTAL_CLUSTER_GROUPS_PREFIX = os.environ.get("PORTAL_CLUSTER_GROUPS_PREFIX", "")
+PORTAL_CLUSTER_TENANT_GROUP = os.environ.get("PORTAL_CLUSTER_TENANT_GROUP", "{slug}-{group}")
+
 # Notifications (notifications app): e-mail through Django's SMTP backend, signed webhooks.
 PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:8000")
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
