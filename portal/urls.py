@@ -4,13 +4,19 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from accounts.views import LoginView, LogoutView
+
 from . import views
 
 handler404 = "portal.api_errors.api_aware_page_not_found"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("accounts/login/", LoginView.as_view(), name="login"),
+    path("accounts/logout/", LogoutView.as_view(), name="logout"),
+    path("oidc/", include("accounts.oidc_urls")),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("me/", include("accounts.urls")),
     path("admin/", admin.site.urls),
     path("audit/", include("portal.audit_urls")),
     path("tenants/", include("tenants.sync_urls")),

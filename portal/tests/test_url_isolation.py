@@ -109,6 +109,7 @@ def world():
         "oncall_team": team.pk,
         "onboard_field": "slug",
         "reset": "x",
+        "api_token": 999_999,
     }
     missing = objects | {
         "tenant": "no-such-tenant",
