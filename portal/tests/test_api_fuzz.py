@@ -24,6 +24,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from accounts.models import ApiToken
 from accounts.tests.factories import token_for
 from clusters.tests.factories import ClusterCapacityFactory, ClusterFactory
 from contracts.models import OnCallTeam
@@ -86,6 +87,7 @@ def seeded(db):
         },
         # path prefix -> value of its one path parameter
         "paths": {
+            "/api/v1/auth/tokens/": str(ApiToken.objects.filter(user=admin).first().pk),
             "/api/v1/clusters/": cluster.name,
             "/api/v1/costs/tenants/": tenant.slug,
             "/api/v1/gpu-profiles/": profile.name,
