@@ -68,6 +68,21 @@ def tenant_decided(tenant: Tenant) -> None:
     )
 
 
+def quota_submitted(qr: QuotaRequest) -> None:
+    """Requests of an active tenant; a pending tenant's come with its onboarding."""
+    what = f"{qr.guaranteed} guaranteed + {qr.burst} burst {qr.profile.name}"
+    emit(
+        kind=kinds.QUOTA_SUBMITTED.name,
+        subject=f"Quota request from {qr.tenant.slug} ({qr.environment.name}) waits for a decision",
+        body=f"{qr.requested_by} asks for {what}: {qr.justification}",
+        tenant_id=qr.tenant_id,
+        tenant_slug=qr.tenant.slug,
+        url=reverse("tenants:approvals"),
+        payload={"tenant": qr.tenant.slug, "environment": qr.environment.name,
+                 "profile": qr.profile.name, "guaranteed": qr.guaranteed, "burst": qr.burst},
+    )  # fmt: skip
+
+
 def quota_decided(qr: QuotaRequest) -> None:
     verb = qr.status
     what = f"{qr.guaranteed} guaranteed + {qr.burst} burst {qr.profile.name}"

@@ -194,6 +194,8 @@ def request_quota(
     )
     _full_clean(quota_request)
     quota_request.save()
+    if tenant.status == Tenant.Status.ACTIVE:
+        notify.quota_submitted(quota_request)
     return quota_request
 
 

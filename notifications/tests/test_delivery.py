@@ -14,6 +14,8 @@ from notifications.models import Delivery, Notification
 from tenants import services as tenant_services
 from tenants.models import TenantMembership
 from tenants.tests.factories import (
+    EnvironmentFactory,
+    GpuProfileFactory,
     MembershipFactory,
     QuotaRequestFactory,
     TenantFactory,
@@ -108,6 +110,20 @@ def test_quota_decision_mails_the_requester_and_owners(smtp_server):
         [owner.email, requester.user.email]
     )
     assert "Quota request rejected for vision" in smtp_server.messages[0].subject
+
+
+def test_a_quota_request_of_an_active_tenant_reaches_the_platform_webhook(platform_hook):
+    tenant = TenantFactory(slug="vision")
+    owner = MembershipFactory(tenant=tenant, user=UserFactory(username="olga")).user
+    tenant_services.request_quota(
+        actor=owner, tenant=tenant, environment=EnvironmentFactory(tenant=tenant),
+        profile=GpuProfileFactory(),
+        guaranteed=2, burst=0, justification="Evaluation runs",
+    )  # fmt: skip
+    deliver_pending()
+
+    assert [json.loads(p.body)["kind"] for p in platform_hook.posts] == ["quota.submitted"]
+    assert not Delivery.objects.filter(channel="email").exists()  # e-mail is opt-in for this kind
 
 
 def test_failed_sync_tells_platform_admins_once_per_desired_state(
