@@ -69,7 +69,7 @@ def test_sso_signs_in_with_group_roles_and_a_group_removed_at_the_provider_remov
 
     sign_in_at_provider(page, "mia")
 
-    assert page.locator(".who").inner_text().startswith("mia")
+    assert page.locator(".who a[href='/me/']").inner_text() == "mia"
     assert roles_of("mia") == {"sre", "platform-admin"}
     identity = OidcIdentity.objects.get(user__username="mia")
     assert (identity.issuer, identity.subject) == (sso.issuer, "mia")
@@ -117,7 +117,7 @@ def test_with_sso_passwords_work_only_for_break_glass_accounts(sso, browser_page
     page.fill("input[name=password]", "pw-for-tests-1")
     page.click("form[action='/accounts/login/'] button[type=submit]")
     page.wait_for_url(re.compile(r"^(?!.*/accounts/login/).*$"))
-    assert page.locator(".who").inner_text().startswith("root")
+    assert page.locator(".who a[href='/me/']").inner_text() == "root"
 
 
 # --- the ID token checks, against the provider's live discovery document and JWKS ------------

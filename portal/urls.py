@@ -6,7 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.views import LoginView, LogoutView
 
-from . import views
+from . import guide, views
 
 handler404 = "portal.api_errors.api_aware_page_not_found"
 
@@ -29,4 +29,6 @@ urlpatterns = [
     path("api/v1/", include("portal.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("guide/", guide.guide_page, name="guide"),
+    path("guide/<path:path>", guide.guide_page, name="guide-page"),
 ]

@@ -110,6 +110,7 @@ def world():
         "onboard_field": "slug",
         "reset": "x",
         "api_token": 999_999,
+        "guide_path": "guides/ml-teams/",
     }
     missing = objects | {
         "tenant": "no-such-tenant",
