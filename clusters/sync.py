@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from . import registry
+from . import notify, registry
 from .backends import (
     BackendError,
     ObjectOutcome,
@@ -90,6 +90,7 @@ def _finish(run: SyncRun, status: str, message: str = "", outcomes=()) -> SyncRu
         run.message = message[:4000]
         run.finished_at = timezone.now()
         run.save(update_fields=["status", "message", "finished_at"])
+        notify.sync_needs_attention(run)
     return run
 
 
@@ -272,7 +273,7 @@ def _record_waiting(target: registry.SyncTarget) -> None:
     for cluster_id in target.cluster_ids:
         last = SyncRun.objects.filter(tenant_id=target.tenant_id, cluster_id=cluster_id).first()
         if last is None or last.status != SyncRun.Status.WAITING:
-            SyncRun.objects.create(
+            run = SyncRun.objects.create(
                 tenant_id=target.tenant_id,
                 tenant_slug=target.slug,
                 cluster_id=cluster_id,
@@ -281,6 +282,7 @@ def _record_waiting(target: registry.SyncTarget) -> None:
                 message=message,
                 finished_at=timezone.now(),
             )
+            notify.sync_needs_attention(run)
 
 
 def reconcile_tenant_ids() -> list[int]:

@@ -8,6 +8,8 @@ Rules (application code only: tests, migrations and portal/testing are exempt):
 3. No selector or service module imports a views module (views.py, *_views.py, api.py, urls).
 4. Domain apps import `clusters` and `portal` only through their public modules (PUBLIC).
 5. `portal` imports no domain app, except the root URL configuration that composes them all.
+6. The shared services `accounts` (identity) and `notifications` (the outbox every app emits to)
+   sit beside `portal`: any app may import them, and they import no domain app.
 
 Imports inside functions count: a deferred import is still an edge.
 """
@@ -43,6 +45,8 @@ PUBLIC = {
         "api_errors",
     },
 }
+# Shared services below the domain apps (design.md "Where the next capabilities live").
+SHARED_APPS = ("accounts", "notifications")
 # portal modules that sit on top of every app (they compose the URL tree).
 PORTAL_COMPOSITION = {"portal.urls", "portal.api_urls"}
 EXEMPT_PARTS = {"tests", "migrations", "testing"}
@@ -117,7 +121,9 @@ def _broken_rule(app: str, module: str, imported: str, apps: set[str]) -> str | 
         return "a selector or service imports a views module"
     if top == app:
         return None
-    domain = apps - set(BASE_APPS)
+    domain = apps - set(BASE_APPS) - set(SHARED_APPS)
+    if app in SHARED_APPS and top in domain:
+        return f"{app} is a shared service and imports no domain app"
     if app == "clusters" and top in domain:
         return "clusters imports no domain app"
     if app == "workloads" and top == "contracts":

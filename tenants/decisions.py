@@ -16,7 +16,7 @@ from clusters.models import ClusterCapacity
 from portal import roles
 from portal.domain_errors import ConflictError, DomainError
 
-from . import selectors
+from . import notify, selectors
 from .models import Environment, GpuProfile, QuotaGrant, QuotaRequest, Tenant
 from .outbox import bump_desired_generation
 from .selectors import can_write_tenant
@@ -74,6 +74,7 @@ def approve_tenant(*, actor, tenant: Tenant) -> Tenant:
     tenant.decide(Tenant.Status.ACTIVE, by=actor)
     bump_desired_generation(tenant.pk)
     tenant.refresh_from_db()
+    notify.tenant_decided(tenant)
     return tenant
 
 
@@ -93,6 +94,7 @@ def reject_tenant(*, actor, tenant: Tenant, reason: str) -> Tenant:
             reason=f"Tenant onboarding rejected: {reason}",
             at=now,
         )
+    notify.tenant_decided(tenant)
     return tenant
 
 
@@ -169,6 +171,7 @@ def approve_quota_request(*, actor, quota_request: QuotaRequest) -> QuotaGrant:
         )
     qr.decide(QuotaRequest.Status.APPROVED, by=actor, at=now)
     bump_desired_generation(tenant.pk)
+    notify.quota_decided(qr)
     return grant
 
 
@@ -180,6 +183,7 @@ def reject_quota_request(*, actor, quota_request: QuotaRequest, reason: str) -> 
     if qr.status != QuotaRequest.Status.PENDING:
         raise _decided_conflict(qr, "quota request")
     qr.decide(QuotaRequest.Status.REJECTED, by=actor, reason=reason)
+    notify.quota_decided(qr)
     return qr
 
 

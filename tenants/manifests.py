@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from django.conf import settings
+
 from clusters.registry import (
     COST_CENTER_LABEL,
     ENVIRONMENT_LABEL,
@@ -19,7 +21,7 @@ from clusters.registry import (
     tenant_manifests,
 )
 
-from .models import Environment, QuotaGrant, Tenant, Tier
+from .models import Environment, QuotaGrant, Tenant, TenantMembership, Tier
 
 MONITORING_NAMESPACE = "monitoring"
 GPU_TAINT_KEY = "nvidia.com/gpu"
@@ -41,6 +43,7 @@ CONTAINER_DEFAULTS = {
     "defaultRequest": {"cpu": "250m", "memory": "512Mi"},
 }
 ROLE_BINDINGS = (("owners", "admin"), ("members", "edit"), ("viewers", "view"))
+ROLE_OF_BINDING = {"owners": "owner", "members": "member", "viewers": "viewer"}
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,14 @@ class TenantRow:
     slug: str
     cost_center: str
     tier: str
+    # (username, tenant role) of every member; rendered as RoleBinding `User` subjects
+    members: tuple[tuple[str, str], ...] = ()
+    # how the cluster's API server names portal users and identity-provider groups
+    # (kube-apiserver --oidc-username-prefix / --oidc-groups-prefix); an empty group template
+    # binds no groups
+    user_prefix: str = ""
+    group_prefix: str = ""
+    group_template: str = "{slug}-{group}"
 
 
 # --- pure render functions -------------------------------------------------------------------
@@ -135,6 +146,23 @@ def render_limit_range(tenant: TenantRow, env: EnvironmentRow) -> dict:
     }
 
 
+def role_binding_subjects(tenant: TenantRow, group: str) -> list[dict]:
+    """The identity-provider group of the tenant role (if configured), then each member holding
+    the role as a `User`, named as the API server sees them."""
+    rbac = "rbac.authorization.k8s.io"
+    subjects = []
+    if tenant.group_template:
+        name = tenant.group_template.format(slug=tenant.slug, group=group)
+        subjects.append({"apiGroup": rbac, "kind": "Group", "name": tenant.group_prefix + name})
+    role = ROLE_OF_BINDING[group]
+    subjects += [
+        {"apiGroup": rbac, "kind": "User", "name": tenant.user_prefix + username}
+        for username, member_role in sorted(tenant.members)
+        if member_role == role
+    ]
+    return subjects
+
+
 def render_role_bindings(tenant: TenantRow, env: EnvironmentRow) -> list[dict]:
     return [
         {
@@ -146,13 +174,7 @@ def render_role_bindings(tenant: TenantRow, env: EnvironmentRow) -> list[dict]:
                 "kind": "ClusterRole",
                 "name": cluster_role,
             },
-            "subjects": [
-                {
-                    "apiGroup": "rbac.authorization.k8s.io",
-                    "kind": "Group",
-                    "name": f"{tenant.slug}-{group}",
-                }
-            ],
+            "subjects": role_binding_subjects(tenant, group),
         }
         for group, cluster_role in ROLE_BINDINGS
     ]
@@ -326,5 +348,18 @@ def tenant_objects(tenant_id: int) -> list[DesiredObject]:
     tenant = Tenant.objects.filter(pk=tenant_id, status=Tenant.Status.ACTIVE).first()
     if tenant is None:
         return []
-    row = TenantRow(slug=tenant.slug, cost_center=tenant.cost_center, tier=tenant.tier)
+    members = tuple(
+        TenantMembership.objects.filter(tenant=tenant, user__is_active=True)
+        .values_list("user__username", "role")
+        .order_by("user__username")
+    )
+    row = TenantRow(
+        slug=tenant.slug,
+        cost_center=tenant.cost_center,
+        tier=tenant.tier,
+        members=members,
+        user_prefix=settings.PORTAL_CLUSTER_USERNAME_PREFIX,
+        group_prefix=settings.PORTAL_CLUSTER_GROUPS_PREFIX,
+        group_template=settings.PORTAL_CLUSTER_TENANT_GROUP,
+    )
     return render_tenant(row, _rows(tenant))

@@ -12,6 +12,7 @@ from clusters.models import Cluster
 from portal import roles
 from portal.domain_errors import ConflictError, DomainError
 
+from . import notify
 from .models import (
     MAX_UNITS,
     Environment,
@@ -131,6 +132,7 @@ def onboard_tenant(
             burst=initial_quota.get("burst", 0),
             justification=initial_quota.get("justification", ""),
         )
+    notify.tenant_submitted(tenant)
     return tenant
 
 
@@ -168,6 +170,8 @@ def request_quota(
     )
     full_clean(quota_request)
     quota_request.save()
+    if tenant.status == Tenant.Status.ACTIVE:
+        notify.quota_submitted(quota_request)
     return quota_request
 
 

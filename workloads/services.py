@@ -9,7 +9,7 @@ from portal.domain_errors import ConflictError, DomainError
 from tenants.models import ENVIRONMENT_ORDER, Environment, EnvironmentName
 from tenants.outbox import bump_desired_generation
 
-from . import gates, selectors
+from . import gates, notify, selectors
 from .models import (
     REVISION_SPEC_FIELDS,
     PromotionRecord,
@@ -199,15 +199,24 @@ def promote(*, workload: Workload, environment_name: str, actor) -> PromotionRec
             record = _promote(workload, env, dep, from_revision, revision, results, actor)
     if failed:
         # the blocked attempt is recorded on its own (who tried what, and which gates said no)
-        PromotionRecord.objects.create(
-            workload=workload,
-            environment=env,
-            from_revision=from_revision,
-            to_revision=revision,
-            gate_results=[r.as_dict() for r in results],
-            blocked=True,
-            actor=actor,
-        )
+        with transaction.atomic():
+            PromotionRecord.objects.create(
+                workload=workload,
+                environment=env,
+                from_revision=from_revision,
+                to_revision=revision,
+                gate_results=[r.as_dict() for r in results],
+                blocked=True,
+                actor=actor,
+            )
+            notify.promotion_blocked(
+                workload=workload,
+                environment=env,
+                revision=revision,
+                results=results,
+                sign_off_gate=gates.GATE_SIGN_OFF,
+                document_gate=gates.GATE_DOCUMENT,
+            )
         raise DomainError(
             "Promotion to {} blocked: {}".format(
                 env.name, "; ".join(f"gate {r.name} failed: {r.reason}" for r in failed)

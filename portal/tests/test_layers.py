@@ -14,7 +14,7 @@ def test_the_code_keeps_the_layering_rule():
 
 
 def _project(tmp_path: Path, files: dict[str, str]) -> Path:
-    for app in ("portal", "clusters", "tenants", "workloads", "contracts"):
+    for app in ("portal", "clusters", "tenants", "workloads", "contracts", "notifications"):
         (tmp_path / app).mkdir()
         (tmp_path / app / "__init__.py").write_text("")
         (tmp_path / app / "apps.py").write_text("")
@@ -44,6 +44,7 @@ def _project(tmp_path: Path, files: dict[str, str]) -> Path:
         ("tenants/services.py", "from clusters import kube\n", "not a public module"),
         ("tenants/forms.py", "import clusters.views\n", "not a public module"),
         ("portal/views.py", "from tenants import selectors\n", "portal sits below"),
+        ("notifications/services.py", "from tenants.models import Tenant\n", "shared service"),
     ],
 )
 def test_the_checker_reports_each_kind_of_break(tmp_path, path, source, rule):
@@ -61,6 +62,7 @@ def test_the_checker_allows_public_modules_tests_and_the_root_urlconf(tmp_path):
             "contracts/services.py": "from workloads import models\n",
             "clusters/tests/test_x.py": "from tenants.models import Tenant\n",
             "portal/urls.py": "from tenants.home_views import home\n",
+            "clusters/notify.py": "from notifications.services import emit\n",
         },
     )
     assert check(root) == []
