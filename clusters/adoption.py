@@ -9,12 +9,13 @@ from dataclasses import dataclass, field
 import pghistory
 from django.db import transaction
 
+from portal import roles
 from portal.domain_errors import DomainError
 
 from . import ownership, registry
 from .backends import BackendError, object_key
 from .models import Cluster, ObjectAdoption, SyncRun
-from .services import _require_admin
+from .services import ADMINS_MANAGE
 
 
 @dataclass
@@ -54,10 +55,10 @@ def adoption_preview(
     name: str,
 ) -> AdoptionPreview:  # fmt: skip
     """Read the live object and diff it with what the portal would apply."""
-    _require_admin(actor)
+    roles.require(actor, roles.PLATFORM_ADMIN, message=ADMINS_MANAGE)
     if cluster.backend != Cluster.Backend.KUBERNETES:
         raise DomainError("Only objects on a kubernetes cluster can be adopted.")
-    target = registry.hook("sync_target")(tenant_id)
+    target = registry.tenant_directory().sync_target(tenant_id)
     if target is None:
         raise DomainError("No such tenant.")
     key = (api_version, kind, namespace, name)

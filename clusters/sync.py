@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from . import ownership, registry
+from . import notify, ownership, registry
 from .backends import (
     BackendError,
     ObjectOutcome,
@@ -93,6 +93,7 @@ def _finish(run: SyncRun, status: str, message: str = "", outcomes=()) -> SyncRu
         run.message = message[:4000]
         run.finished_at = timezone.now()
         run.save(update_fields=["status", "message", "finished_at"])
+        notify.sync_needs_attention(run)
     return run
 
 
@@ -291,7 +292,7 @@ def run_tenant_sync(
     task retries; the tenant stays pending) and SyncBusy.
     """
     result = TenantSyncResult(tenant_id)
-    target = registry.hook("sync_target")(tenant_id)
+    target = registry.tenant_directory().sync_target(tenant_id)
     if target is None:
         return result
     with tenant_lock(tenant_id), pghistory.context(task="sync_tenant", actor=actor or "gpu-portal"):
@@ -325,7 +326,7 @@ def run_tenant_sync(
             ok = ok and run.status in (SyncRun.Status.SUCCEEDED, SyncRun.Status.NOOP)
         if ok:
             result.applied = True
-            registry.hook("mark_applied")(tenant_id, target.desired_generation)
+            registry.sync_recorder().mark_applied(tenant_id, target.desired_generation)
             if deletion is not None and deletion.completed_at is None:
                 deletion.completed_at = timezone.now()
                 deletion.save(update_fields=["completed_at"])
@@ -337,7 +338,7 @@ def _record_waiting(target: registry.SyncTarget) -> None:
     for cluster_id in target.cluster_ids:
         last = SyncRun.objects.filter(tenant_id=target.tenant_id, cluster_id=cluster_id).first()
         if last is None or last.status != SyncRun.Status.WAITING:
-            SyncRun.objects.create(
+            run = SyncRun.objects.create(
                 tenant_id=target.tenant_id,
                 tenant_slug=target.slug,
                 cluster_id=cluster_id,
@@ -346,14 +347,15 @@ def _record_waiting(target: registry.SyncTarget) -> None:
                 message=message,
                 finished_at=timezone.now(),
             )
+            notify.sync_needs_attention(run)
 
 
 def reconcile_tenant_ids() -> list[int]:
     """Tenants to re-enqueue: applied lags desired (archived ones only once confirmed)."""
-    ids = registry.hook("pending_tenant_ids")()
+    ids = registry.tenant_directory().pending_tenant_ids()
     waiting_archived = set()
     for tenant_id in ids:
-        target = registry.hook("sync_target")(tenant_id)
+        target = registry.tenant_directory().sync_target(tenant_id)
         if target and target.archived:
             waiting_archived.add(tenant_id)
     confirmed = set(
@@ -402,7 +404,7 @@ def check_drift(*, cluster_id: int | None = None, repair: bool = True) -> dict[s
 def _check_tenant_drift(
     tenant_id: int, states: list[SyncState], *, repair: bool, counts: dict[str, int]
 ) -> None:
-    target = registry.hook("sync_target")(tenant_id)
+    target = registry.tenant_directory().sync_target(tenant_id)
     if target is None:
         return
     objects = registry.desired_objects(tenant_id)

@@ -1,6 +1,5 @@
-"""POST /api/v1/auth/token/ {username, password} -> {token}."""
+"""/api/v1/auth/: the token endpoint and personal API tokens live in accounts."""
 
-from django.urls import path
-from rest_framework.authtoken.views import ObtainAuthToken
+from django.urls import include, path
 
-urlpatterns = [path("auth/token/", ObtainAuthToken.as_view(), name="api-token")]
+urlpatterns = [path("", include("accounts.api_urls"))]

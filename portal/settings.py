@@ -9,6 +9,8 @@ from pathlib import Path
 
 import dj_database_url
 
+from portal import default_keys
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -20,8 +22,9 @@ def env_bool(name: str, default: bool) -> bool:
 
 
 DEBUG = env_bool("DEBUG", True)
-_DEV_SECRET = "dev-only-insecure-secret-key-change-me-0123456789-abcdefghijklmnopqrstuvwxyz"
-SECRET_KEY = os.environ.get("SECRET_KEY", _DEV_SECRET if DEBUG else "")
+_DEV_SECRET = default_keys.DEV_SECRET_KEY
+# An empty variable counts as unset (compose passes `SECRET_KEY: ${SECRET_KEY:-}` through).
+SECRET_KEY = os.environ.get("SECRET_KEY") or (_DEV_SECRET if DEBUG else "")
 if not SECRET_KEY:
     raise RuntimeError("SECRET_KEY must be set when DEBUG=0")
 
@@ -31,12 +34,11 @@ PORTAL_ENCRYPTION_KEY = os.environ.get("PORTAL_ENCRYPTION_KEY", "")
 if not PORTAL_ENCRYPTION_KEY:
     if not DEBUG:
         raise RuntimeError("PORTAL_ENCRYPTION_KEY must be set when DEBUG=0")
-    import base64
-    import hashlib
-
-    PORTAL_ENCRYPTION_KEY = base64.urlsafe_b64encode(
-        hashlib.sha256(("gpu-portal-credentials:" + SECRET_KEY).encode()).digest()
-    ).decode()
+    PORTAL_ENCRYPTION_KEY = default_keys.derived_encryption_key(SECRET_KEY)
+# A key published in this repository protects nothing: refuse it outside DEBUG.
+_published = default_keys.published_key_problems(SECRET_KEY, PORTAL_ENCRYPTION_KEY)
+if _published and not DEBUG:
+    raise RuntimeError("; ".join(_published))
 
 ALLOWED_HOSTS = [
     h.strip() for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h
@@ -53,7 +55,6 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
@@ -65,6 +66,8 @@ INSTALLED_APPS = [
     "workloads",
     "contracts",
     "costs",
+    "notifications",
+    "accounts",
 ]
 
 MIDDLEWARE = [
@@ -192,9 +195,88 @@ PORTAL_CHAT_WEBHOOK_URL = os.environ.get("PORTAL_CHAT_WEBHOOK_URL", "")
 PORTAL_ALERT_SMTP_SMARTHOST = os.environ.get("PORTAL_ALERT_SMTP_SMARTHOST", "localhost:25")
 PORTAL_ALERT_SMTP_FROM = os.environ.get("PORTAL_ALERT_SMTP_FROM", "alertmanager@gpu-portal")
 
+# How the clusters' API servers name portal users and identity-provider groups in RoleBindings
+# (kube-apiserver --oidc-username-prefix / --oidc-groups-prefix), and the IdP group bound per
+# tenant role ({slug}, {group} = owners|members|viewers; empty binds no group).
+PORTAL_CLUSTER_USERNAME_PREFIX = os.environ.get("PORTAL_CLUSTER_USERNAME_PREFIX", "oidc:")
+PORTAL_CLUSTER_GROUPS_PREFIX = os.environ.get("PORTAL_CLUSTER_GROUPS_PREFIX", "")
+PORTAL_CLUSTER_TENANT_GROUP = os.environ.get("PORTAL_CLUSTER_TENANT_GROUP", "{slug}-{group}")
+
+# Accounts: API tokens, sign-in lockout, API rate limits (docs/configuration.md).
+PORTAL_API_TOKEN_DAYS = int(os.environ.get("PORTAL_API_TOKEN_DAYS", "90"))
+PORTAL_API_TOKEN_MAX_DAYS = int(os.environ.get("PORTAL_API_TOKEN_MAX_DAYS", "365"))
+PORTAL_LOGIN_MAX_FAILURES = int(os.environ.get("PORTAL_LOGIN_MAX_FAILURES", "5"))
+PORTAL_LOGIN_MAX_FAILURES_PER_IP = int(os.environ.get("PORTAL_LOGIN_MAX_FAILURES_PER_IP", "20"))
+PORTAL_LOGIN_WINDOW_SECONDS = int(os.environ.get("PORTAL_LOGIN_WINDOW_SECONDS", "900"))
+PORTAL_NUM_PROXIES = int(os.environ.get("PORTAL_NUM_PROXIES", "0"))
+PORTAL_API_RATE = os.environ.get("PORTAL_API_RATE", "1200/minute")
+PORTAL_API_ANON_RATE = os.environ.get("PORTAL_API_ANON_RATE", "60/minute")
+# OpenID Connect sign-in (accounts/oidc.py on mozilla-django-oidc). Without an issuer, password
+# sign-in as before; with one, SSO first and passwords only for the "break-glass" group.
+PORTAL_OIDC_ISSUER = os.environ.get("PORTAL_OIDC_ISSUER", "").rstrip("/")
+PORTAL_OIDC_CLIENT_ID = os.environ.get("PORTAL_OIDC_CLIENT_ID", "gpu-portal")
+PORTAL_OIDC_CLIENT_SECRET = os.environ.get("PORTAL_OIDC_CLIENT_SECRET", "")
+PORTAL_OIDC_USERNAME_CLAIM = os.environ.get("PORTAL_OIDC_USERNAME_CLAIM", "preferred_username")
+PORTAL_OIDC_GROUPS_CLAIM = os.environ.get("PORTAL_OIDC_GROUPS_CLAIM", "groups")
+PORTAL_OIDC_ROLE_GROUPS = os.environ.get(
+    "PORTAL_OIDC_ROLE_GROUPS",
+    "platform-admin=platform-admin;sre=sre;finance=finance;ml-team=ml-team",
+)
+PORTAL_OIDC_PROVIDER_NAME = os.environ.get("PORTAL_OIDC_PROVIDER_NAME", "your company account")
+PORTAL_OIDC_CLOCK_SKEW_SECONDS = int(os.environ.get("PORTAL_OIDC_CLOCK_SKEW_SECONDS", "30"))
+AUTHENTICATION_BACKENDS = [
+    "accounts.oidc.PortalOIDCBackend",
+    "accounts.oidc.BreakGlassModelBackend",
+]
+OIDC_RP_SIGN_ALGO = os.environ.get("PORTAL_OIDC_SIGN_ALGO", "RS256")
+OIDC_RP_SCOPES = os.environ.get("PORTAL_OIDC_SCOPES", "openid profile email")
+OIDC_USE_PKCE = True
+OIDC_USE_NONCE = True
+OIDC_STORE_ID_TOKEN = True  # the id_token_hint of RP-initiated logout
+OIDC_TIMEOUT = float(os.environ.get("PORTAL_OIDC_TIMEOUT_SECONDS", "10"))
+OIDC_OP_LOGOUT_URL_METHOD = "accounts.oidc.provider_logout_url"
+OIDC_AUTHENTICATION_CALLBACK_URL = "oidc_authentication_callback"
+LOGIN_REDIRECT_URL_FAILURE = "login"
+
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    # shared by every web process, so API rate limits hold across them
+    "throttle": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": os.environ.get("PORTAL_CACHE_PREFIX", "gpu-portal"),
+    },
+}
+
+# Notifications (notifications app): e-mail through Django's SMTP backend, signed webhooks.
+PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:8000")
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = float(os.environ.get("EMAIL_TIMEOUT", "10"))
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "gpu-portal@localhost")
+PORTAL_WEBHOOK_SECRET = os.environ.get("PORTAL_WEBHOOK_SECRET", "")
+if not PORTAL_WEBHOOK_SECRET:
+    if not DEBUG:
+        raise RuntimeError("PORTAL_WEBHOOK_SECRET must be set when DEBUG=0")
+    PORTAL_WEBHOOK_SECRET = "dev-webhook-secret:" + SECRET_KEY[:16]
+PORTAL_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("PORTAL_WEBHOOK_TIMEOUT_SECONDS", "10"))
+PORTAL_WEBHOOK_ALLOW_HTTP = env_bool("PORTAL_WEBHOOK_ALLOW_HTTP", DEBUG)
+PORTAL_NOTIFICATIONS_WEBHOOK_URL = os.environ.get("PORTAL_NOTIFICATIONS_WEBHOOK_URL", "")
+PORTAL_NOTIFICATIONS_RETRY_SECONDS = float(
+    os.environ.get("PORTAL_NOTIFICATIONS_RETRY_SECONDS", "30")
+)
+PORTAL_NOTIFICATIONS_MAX_ATTEMPTS = int(os.environ.get("PORTAL_NOTIFICATIONS_MAX_ATTEMPTS", "10"))
+PORTAL_NOTIFICATIONS_REDELIVER_SECONDS = float(
+    os.environ.get("PORTAL_NOTIFICATIONS_REDELIVER_SECONDS", "60")
+)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "accounts.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -202,6 +284,10 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,
     "EXCEPTION_HANDLER": "portal.api_errors.problem_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "accounts.throttling.PortalRateThrottle",
+        "accounts.throttling.AnonymousRateThrottle",
+    ],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "gpu-portal API",

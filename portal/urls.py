@@ -4,13 +4,20 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from . import guide, views
+from accounts.views import LoginView, LogoutView
+from tenants.home_views import home
+
+from . import guide
 
 handler404 = "portal.api_errors.api_aware_page_not_found"
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", home, name="home"),
+    path("accounts/login/", LoginView.as_view(), name="login"),
+    path("accounts/logout/", LogoutView.as_view(), name="logout"),
+    path("oidc/", include("accounts.oidc_urls")),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("me/", include("accounts.urls")),
     path("admin/", admin.site.urls),
     path("audit/", include("portal.audit_urls")),
     path("tenants/", include("tenants.sync_urls")),
@@ -19,6 +26,7 @@ urlpatterns = [
     path("workloads/", include("workloads.urls")),
     path("contracts/", include("contracts.urls")),
     path("costs/", include("costs.urls")),
+    path("notifications/", include("notifications.urls")),
     path("api/v1/", include("portal.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -18,14 +18,14 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-import pghistory
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from clusters.backends import BackendError, backend_for
-from clusters.models import Cluster, NamespaceDeletion
-from clusters.sync import SyncBusy, tenant_lock
+from clusters import services as cluster_services
+from clusters.models import NamespaceDeletion
+from clusters.services import BackendError, SyncBusy, tenant_lock
+from portal.audit import task_context
 
 from .models import Environment, QuotaGrant, Tenant
 
@@ -50,11 +50,11 @@ def stage(tenant: Tenant) -> str:
     return "grace"
 
 
-def _clusters(tenant: Tenant) -> list[Cluster]:
+def _cluster_ids(tenant: Tenant) -> list[int]:
     ids = {tenant.cluster_id} | set(
         Environment.objects.filter(tenant=tenant).values_list("cluster_id", flat=True)
     )
-    return list(Cluster.objects.filter(pk__in=ids).order_by("pk"))
+    return sorted(ids)
 
 
 def advance_archive(tenant_id: int) -> str:
@@ -63,12 +63,11 @@ def advance_archive(tenant_id: int) -> str:
     if tenant is None or tenant.capacity_released_at:
         return stage(tenant) if tenant else ""
     now = timezone.now()
-    with tenant_lock(tenant.pk), pghistory.context(task="advance_archive"):
+    with tenant_lock(tenant.pk), task_context("advance_archive"):
         if tenant.workloads_stopped_at is None and (tenant.workloads_stop_at or now) <= now:
-            for cluster in _clusters(tenant):
-                backend = backend_for(cluster)
-                if hasattr(backend, "quiesce"):
-                    backend.quiesce(tenant_id=tenant.pk, tenant_slug=tenant.slug)
+            cluster_services.stop_tenant_workloads(
+                tenant_id=tenant.pk, tenant_slug=tenant.slug, cluster_ids=_cluster_ids(tenant)
+            )
             tenant.workloads_stopped_at = now
             tenant.save(update_fields=["workloads_stopped_at"])
         deletion = NamespaceDeletion.objects.filter(
@@ -77,17 +76,13 @@ def advance_archive(tenant_id: int) -> str:
         if deletion is None:
             return stage(tenant)
         states: dict[str, str] = {}
-        for cluster in _clusters(tenant):
+        for cluster_id in _cluster_ids(tenant):
             names = list(
-                Environment.objects.filter(tenant=tenant, cluster=cluster).values_list(
+                Environment.objects.filter(tenant=tenant, cluster_id=cluster_id).values_list(
                     "namespace", flat=True
                 )
             )
-            backend = backend_for(cluster)
-            if hasattr(backend, "namespace_states"):
-                states.update(backend.namespace_states(names))
-            else:  # GitOps: the files left the repository with the deletion commit
-                states.update(dict.fromkeys(names, "gone"))
+            states.update(cluster_services.namespace_states(cluster_id=cluster_id, names=names))
         with transaction.atomic():
             tenant.archive_namespaces = states
             fields = ["archive_namespaces"]

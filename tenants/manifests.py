@@ -1,5 +1,5 @@
 """Kubernetes objects of a tenant (namespaces, quota, access, network policy, Kueue queues) as
-pure render functions, plus the tenant-level hooks the sync engine calls (clusters/registry.py).
+pure render functions. What else the sync engine asks of tenants is in sync_hooks.py.
 """
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import F, Q, Sum
+from django.conf import settings
 
 from clusters.registry import (
     COST_CENTER_LABEL,
@@ -18,12 +18,10 @@ from clusters.registry import (
     MANAGED_BY_LABEL,
     TENANT_LABEL,
     DesiredObject,
-    SyncTarget,
-    register_hook,
     tenant_manifests,
 )
 
-from .models import Environment, QuotaGrant, Tenant, Tier
+from .models import Environment, QuotaGrant, Tenant, TenantMembership, Tier
 
 MONITORING_NAMESPACE = "monitoring"
 GPU_TAINT_KEY = "nvidia.com/gpu"
@@ -45,6 +43,7 @@ CONTAINER_DEFAULTS = {
     "defaultRequest": {"cpu": "250m", "memory": "512Mi"},
 }
 ROLE_BINDINGS = (("owners", "admin"), ("members", "edit"), ("viewers", "view"))
+ROLE_OF_BINDING = {"owners": "owner", "members": "member", "viewers": "viewer"}
 
 
 @dataclass(frozen=True)
@@ -70,6 +69,14 @@ class TenantRow:
     slug: str
     cost_center: str
     tier: str
+    # (username, tenant role) of every member; rendered as RoleBinding `User` subjects
+    members: tuple[tuple[str, str], ...] = ()
+    # how the cluster's API server names portal users and identity-provider groups
+    # (kube-apiserver --oidc-username-prefix / --oidc-groups-prefix); an empty group template
+    # binds no groups
+    user_prefix: str = ""
+    group_prefix: str = ""
+    group_template: str = "{slug}-{group}"
 
 
 # --- pure render functions -------------------------------------------------------------------
@@ -139,6 +146,23 @@ def render_limit_range(tenant: TenantRow, env: EnvironmentRow) -> dict:
     }
 
 
+def role_binding_subjects(tenant: TenantRow, group: str) -> list[dict]:
+    """The identity-provider group of the tenant role (if configured), then each member holding
+    the role as a `User`, named as the API server sees them."""
+    rbac = "rbac.authorization.k8s.io"
+    subjects = []
+    if tenant.group_template:
+        name = tenant.group_template.format(slug=tenant.slug, group=group)
+        subjects.append({"apiGroup": rbac, "kind": "Group", "name": tenant.group_prefix + name})
+    role = ROLE_OF_BINDING[group]
+    subjects += [
+        {"apiGroup": rbac, "kind": "User", "name": tenant.user_prefix + username}
+        for username, member_role in sorted(tenant.members)
+        if member_role == role
+    ]
+    return subjects
+
+
 def render_role_bindings(tenant: TenantRow, env: EnvironmentRow) -> list[dict]:
     return [
         {
@@ -150,13 +174,7 @@ def render_role_bindings(tenant: TenantRow, env: EnvironmentRow) -> list[dict]:
                 "kind": "ClusterRole",
                 "name": cluster_role,
             },
-            "subjects": [
-                {
-                    "apiGroup": "rbac.authorization.k8s.io",
-                    "kind": "Group",
-                    "name": f"{tenant.slug}-{group}",
-                }
-            ],
+            "subjects": role_binding_subjects(tenant, group),
         }
         for group, cluster_role in ROLE_BINDINGS
     ]
@@ -330,85 +348,18 @@ def tenant_objects(tenant_id: int) -> list[DesiredObject]:
     tenant = Tenant.objects.filter(pk=tenant_id, status=Tenant.Status.ACTIVE).first()
     if tenant is None:
         return []
-    row = TenantRow(slug=tenant.slug, cost_center=tenant.cost_center, tier=tenant.tier)
-    return render_tenant(row, _rows(tenant))
-
-
-# --- hooks for the sync engine ---------------------------------------------------------------
-
-
-@register_hook("sync_target")
-def sync_target(tenant_id: int) -> SyncTarget | None:
-    tenant = Tenant.objects.filter(pk=tenant_id).first()
-    if tenant is None:
-        return None
-    cluster_ids = {tenant.cluster_id}
-    cluster_ids.update(
-        Environment.objects.filter(tenant=tenant).values_list("cluster_id", flat=True)
+    members = tuple(
+        TenantMembership.objects.filter(tenant=tenant, user__is_active=True)
+        .values_list("user__username", "role")
+        .order_by("user__username")
     )
-    return SyncTarget(
-        tenant_id=tenant.pk,
+    row = TenantRow(
         slug=tenant.slug,
-        desired_generation=tenant.desired_generation,
-        applied_generation=tenant.applied_generation,
-        cluster_ids=tuple(sorted(cluster_ids)),
-        archived=tenant.status == Tenant.Status.ARCHIVED,
-        active=tenant.status == Tenant.Status.ACTIVE,
+        cost_center=tenant.cost_center,
+        tier=tenant.tier,
+        members=members,
+        user_prefix=settings.PORTAL_CLUSTER_USERNAME_PREFIX,
+        group_prefix=settings.PORTAL_CLUSTER_GROUPS_PREFIX,
+        group_template=settings.PORTAL_CLUSTER_TENANT_GROUP,
     )
-
-
-@register_hook("mark_applied")
-def mark_applied(tenant_id: int, generation: int) -> bool:
-    """Record the generation that landed; never moves applied_generation backwards."""
-    updated = Tenant.objects.filter(pk=tenant_id, applied_generation__lt=generation).update(
-        applied_generation=generation
-    )
-    return bool(updated)
-
-
-@register_hook("pending_tenant_ids")
-def pending_tenant_ids(cluster_id: int | None = None) -> list[int]:
-    """Tenants whose applied generation lags their desired one (the outbox's backlog), all of
-    them or those with a namespace (or their home) on one cluster."""
-    tenants = Tenant.objects.filter(applied_generation__lt=F("desired_generation"))
-    if cluster_id is not None:
-        tenants = tenants.filter(
-            Q(cluster_id=cluster_id) | Q(environments__cluster_id=cluster_id)
-        ).distinct()
-    return list(tenants.order_by("pk").values_list("pk", flat=True))
-
-
-@register_hook("capacity_allocations")
-def capacity_allocations(cluster_id: int) -> dict[tuple[str, str], dict[str, int]]:
-    """Live grants on a cluster per (gpu_product, resource_name): guaranteed and burst sums."""
-    rows = (
-        QuotaGrant.objects.filter(
-            Q(environment__cluster_id=cluster_id),
-            revoked_at__isnull=True,
-            # an archived tenant's grants count until its capacity is released (archive.py)
-            tenant__status__in=[
-                Tenant.Status.ACTIVE,
-                Tenant.Status.PENDING,
-                Tenant.Status.ARCHIVED,
-            ],
-        )
-        .values("profile__gpu_product", "profile__resource_name")
-        .annotate(guaranteed=Sum("guaranteed"), burst=Sum("burst"))
-    )
-    return {
-        (r["profile__gpu_product"], r["profile__resource_name"]): {
-            "guaranteed": r["guaranteed"] or 0,
-            "burst": r["burst"] or 0,
-        }
-        for r in rows
-    }
-
-
-@register_hook("tenant_slugs")
-def tenant_slugs(tenant_ids: list[int]) -> dict[int, str]:
-    return dict(Tenant.objects.filter(pk__in=tenant_ids).values_list("pk", "slug"))
-
-
-@register_hook("tenant_id")
-def tenant_id(slug: str) -> int | None:
-    return Tenant.objects.filter(slug=slug).values_list("pk", flat=True).first()
+    return render_tenant(row, _rows(tenant))

@@ -4,11 +4,10 @@ through GET|POST /api/v1/tenants/{slug}/sync/ (POST: platform admins force a syn
 
 from datetime import timedelta
 
-import pghistory
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 from drf_spectacular.utils import extend_schema
@@ -20,7 +19,8 @@ from clusters import adoption
 from clusters import selectors as cluster_selectors
 from clusters import services as cluster_services
 from clusters.models import Cluster, NamespaceDeletion, SyncObjectResult, SyncRun, SyncState
-from portal import roles
+from portal import htmx, roles
+from portal.audit import request_context
 from portal.domain_errors import DomainError
 
 from .models import Tenant
@@ -47,24 +47,26 @@ def sync_context(tenant: Tenant, user) -> dict:
 @login_required
 def panel(request, slug):
     tenant = get_tenant_for_user(request.user, slug)
-    template = "tenants/_sync_panel.html" if request.htmx else "tenants/_sync_page.html"
+    template = "tenants/_sync_panel.html" if request.htmx else "tenants/sync_page.html"
     return render(request, template, sync_context(tenant, request.user))
 
 
 def _admin_action(request, slug, action, done_message):
     tenant = get_tenant_for_user(request.user, slug)  # 404 first: no enumeration
-    if not roles.is_platform_admin(request.user):
-        raise PermissionDenied
-    try:
-        action(tenant)
-        if not request.htmx:
-            messages.success(request, done_message)
-    except DomainError as exc:
-        messages.error(request, str(exc))
-    if request.htmx:
+    roles.require(request.user, roles.PLATFORM_ADMIN)
+
+    def context() -> dict:
         tenant.refresh_from_db()
-        return render(request, "tenants/_sync_panel.html", sync_context(tenant, request.user))
-    return redirect("tenants_sync:panel", slug=tenant.slug)
+        return sync_context(tenant, request.user)
+
+    return htmx.act(
+        request,
+        lambda: action(tenant),
+        done=done_message,
+        partial="tenants/_sync_panel.html",
+        context=context,
+        redirect_to=reverse("tenants_sync:panel", args=[tenant.slug]),
+    )
 
 
 @login_required
@@ -109,9 +111,8 @@ def adopt(request, slug):
     """Preview, then confirm, the adoption of one object the portal did not create: a POST
     without `uid` (the sync page's button) shows the preview; the preview's form posts back
     with the uid it showed and the confirmation tick."""
-    tenant = get_tenant_for_user(request.user, slug)
-    if not roles.is_platform_admin(request.user):
-        raise PermissionDenied
+    tenant = get_tenant_for_user(request.user, slug)  # 404 first: no enumeration
+    roles.require(request.user, roles.PLATFORM_ADMIN)
     params = request.POST
     cluster = get_object_or_404(Cluster, name=params.get("cluster", ""))
     key = {k: params.get(k, "") for k in ADOPT_KEYS}
@@ -204,9 +205,8 @@ class SyncEnqueuedOutput(serializers.Serializer):
 def tenant_sync_api(request, slug):
     tenant = get_tenant_for_user(request.user, slug)
     if request.method == "POST":
-        if not roles.is_platform_admin(request.user):
-            raise PermissionDenied
-        with pghistory.context(user=request.user.id, url=request.path):
+        roles.require(request.user, roles.PLATFORM_ADMIN)
+        with request_context(request):
             cluster_services.force_sync(actor=request.user, tenant_id=tenant.pk)
         return Response({"detail": "sync enqueued"}, status=status.HTTP_202_ACCEPTED)
     return Response(

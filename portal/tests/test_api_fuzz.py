@@ -17,7 +17,6 @@ from django.db import close_old_connections, transaction
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -25,6 +24,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from accounts.models import ApiToken
+from accounts.tests.factories import token_for
 from clusters.tests.factories import ClusterCapacityFactory, ClusterFactory
 from contracts.models import OnCallTeam
 from costs.models import PriceBookEntry
@@ -79,13 +80,14 @@ def seeded(db):
     admin = platform_admin(username="fuzz-admin")
     return {
         "tokens": {
-            "platform-admin": Token.objects.create(user=admin).key,
-            "ml-member": Token.objects.create(user=member).key,
-            "sre": Token.objects.create(user=sre(username="fuzz-sre")).key,
-            "finance": Token.objects.create(user=finance(username="fuzz-finance")).key,
+            "platform-admin": token_for(admin),
+            "ml-member": token_for(member),
+            "sre": token_for(sre(username="fuzz-sre")),
+            "finance": token_for(finance(username="fuzz-finance")),
         },
         # path prefix -> value of its one path parameter
         "paths": {
+            "/api/v1/auth/tokens/": str(ApiToken.objects.filter(user=admin).first().pk),
             "/api/v1/clusters/": cluster.name,
             "/api/v1/costs/tenants/": tenant.slug,
             "/api/v1/gpu-profiles/": profile.name,

@@ -7,9 +7,9 @@ from datetime import timedelta
 import pghistory.models
 import pytest
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from accounts.tests.factories import token_for
 from clusters.tests.factories import ClusterFactory
 from tenants.models import Tenant
 from tenants.tests.factories import (
@@ -44,7 +44,7 @@ def test_an_api_write_with_a_token_is_recorded_with_the_token_owner_as_actor():
     qr = QuotaRequestFactory()
     admin = platform_admin()
     api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=admin).key}")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token_for(admin)}")
     api.post(f"/api/v1/quota-requests/{qr.pk}/reject/", {"reason": "no"}, format="json")
     update = events_of(qr, "update")[-1]
     assert update.pgh_context["user"] == admin.pk
@@ -55,7 +55,7 @@ def test_an_api_onboarding_records_every_created_row_with_the_actor():
     cluster = ClusterFactory()
     user = UserFactory()
     api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token_for(user)}")
     body = {"name": "N", "slug": "audited", "team": "T", "cost_center": "CC-1",
             "contact_email": "a@example.com", "environments": ["dev"],
             "cluster": cluster.name}  # fmt: skip

@@ -109,6 +109,7 @@ def world():
         "oncall_team": team.pk,
         "onboard_field": "slug",
         "reset": "x",
+        "api_token": 999_999,
         "guide_path": "guides/ml-teams/",
     }
     missing = objects | {

@@ -1,11 +1,13 @@
 """The tenancy REST API: journey with token auth, decisions, conflicts and bad input."""
 
+import hashlib
 import json
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from accounts.models import ApiToken
+from accounts.tests.factories import token_for
 from clusters.tests.factories import ClusterCapacityFactory, ClusterFactory
 from tenants.models import GpuProfile, QuotaGrant, QuotaRequest, Tenant
 from tenants.tests.factories import (
@@ -24,7 +26,7 @@ PROBLEM = "application/problem+json"
 
 def api_as(user) -> APIClient:
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(user)}")
     return client
 
 
@@ -49,7 +51,9 @@ def test_token_endpoint_returns_a_token_for_good_credentials():
         "/api/v1/auth/token/", {"username": "ana", "password": "pw-for-tests-1"}, format="json"
     )
     assert response.status_code == 200
-    assert Token.objects.get(user__username="ana").key == response.json()["token"]
+    key = response.json()["token"]
+    token = ApiToken.objects.get(user__username="ana")
+    assert token.digest == hashlib.sha256(key.encode()).hexdigest() != key  # hashed at rest
 
 
 def test_token_endpoint_answers_bad_credentials_with_a_problem_document():

@@ -13,7 +13,7 @@ from clusters.sync import run_tenant_sync
 from clusters.tests.factories import ClusterCapacityFactory
 from clusters.tests.sync_helpers import approved_tenant
 from portal.domain_errors import DomainError
-from tenants import archive, services
+from tenants import archive, decisions, services
 from tenants.models import Tenant
 from tenants.selectors import free_capacity
 from tenants.tests.factories import GpuProfileFactory, platform_admin
@@ -75,7 +75,7 @@ def test_another_tenant_cannot_be_granted_the_capacity_before_it_is_released(
                                   burst=0)  # fmt: skip
 
     with pytest.raises(DomainError, match="free"):
-        services.approve_quota_request(actor=admin, quota_request=request)
+        decisions.approve_quota_request(actor=admin, quota_request=request)
 
 
 def test_workloads_stop_after_the_grace_period_and_not_before(kube_cluster, kube_emulator):

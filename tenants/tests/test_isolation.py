@@ -3,9 +3,9 @@ read only; decisions are for platform admins."""
 
 import pytest
 from django.test import Client
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from accounts.tests.factories import token_for
 from tenants.models import QuotaGrant, QuotaRequest, Tenant, TenantMembership
 from tenants.tests.factories import (
     EnvironmentFactory,
@@ -128,7 +128,7 @@ def test_sre_and_finance_read_every_tenant_but_change_nothing(world, make_user):
     web = Client()
     web.force_login(user)
     api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token_for(user)}")
     slug = world["b"].slug
     assert web.get(f"/tenants/{slug}/").status_code == 200
     assert api.get(f"/api/v1/tenants/{slug}/").status_code == 200

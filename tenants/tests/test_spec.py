@@ -7,9 +7,9 @@ from django.apps import apps
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from pghistory.models import Context
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from accounts.tests.factories import token_for
 from clusters.tests.factories import ClusterFactory
 from tenants.models import QuotaGrant, QuotaRequest, Tenant, TenantMembership, TenantSpecApply
 from tenants.tests.factories import (
@@ -28,7 +28,7 @@ WRITES = ("INSERT", "UPDATE", "DELETE")
 
 def api_as(user) -> APIClient:
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(user)}")
     return client
 
 
