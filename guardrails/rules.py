@@ -117,7 +117,9 @@ _BAD_EQUAL = (
     f" && c.resources.requests.all(r, !{_is_gpu('r')} || r in c.resources.limits)))"
 )
 _HOST_PORTS = "variables.containers.exists(c, has(c.ports) && c.ports.exists(p, has(p.hostPort)))"
-_HOST_PATHS = "(has(variables.podSpec.volumes) ? variables.podSpec.volumes : []).filter(v, has(v.hostPath))"
+_HOST_PATHS = (
+    "(has(variables.podSpec.volumes) ? variables.podSpec.volumes : []).filter(v, has(v.hostPath))"
+)
 _PRIVILEGED = (
     "variables.containers.filter(c, has(c.securityContext)"
     " && has(c.securityContext.privileged) && c.securityContext.privileged)"

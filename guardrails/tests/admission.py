@@ -18,6 +18,7 @@ Objects are plain JSON as the API server hands them to CEL: quantities are strin
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 
 import celpy
@@ -127,9 +128,7 @@ def admit(
     """The admission decision of the API server for one request against these objects."""
     decision = Decision()
     by_name = {p["metadata"]["name"]: p for p in policies}
-    param_index = {
-        (p["metadata"].get("namespace", ""), p["metadata"]["name"]): p for p in params
-    }
+    param_index = {(p["metadata"].get("namespace", ""), p["metadata"]["name"]): p for p in params}
     ns_labels = namespace["metadata"].get("labels") or {}
     for binding in bindings:
         policy = by_name.get(binding["spec"]["policyName"])
@@ -198,12 +197,11 @@ def _evaluate_policy(policy, obj, old_object, param, namespace, operation, user,
         return [condition_error] if fail_closed else []
     variables = {}
     for var in spec.get("variables") or []:
-        try:
+        # one that fails only fails the expressions using it (the API server's lazy variables)
+        with contextlib.suppress(CelError):
             variables[var["name"]] = evaluate(
                 var["expression"], base | {"variables": celpy.celtypes.MapType(variables)}
             )
-        except CelError:
-            pass  # only the expressions that use it fail, as with the API server's lazy vars
     activation = base | {"variables": celpy.celtypes.MapType(variables)}
     failures = []
     for validation in spec["validations"]:

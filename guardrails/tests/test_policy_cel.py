@@ -322,9 +322,8 @@ def test_the_table_covers_every_rule_and_kind_with_and_without_exemption():
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
 def test_admission_decision_and_message(case):
     _name, kind, env, fields, exempt, expected = case
-    decision = admit(
-        obj(kind, env=env, **fields), namespace=namespace(env), **cluster_objects(env, exemptions=exempt)
-    )
+    objects = cluster_objects(env, exemptions=exempt)
+    decision = admit(obj(kind, env=env, **fields), namespace=namespace(env), **objects)
     assert decision.evaluated, "the policies must apply to a tenant namespace"
     assert messages(decision) == expected
     assert decision.allowed is (not expected)
@@ -369,9 +368,8 @@ def test_a_label_only_update_of_an_old_object_is_never_blocked():
     old = pod(labels=NO_QUEUE, spec=pod_spec(hostNetwork=True))
     new = copy.deepcopy(old)
     new["metadata"]["labels"]["team"] = "search"
-    decision = admit(
-        new, namespace=namespace("dev"), operation="UPDATE", old_object=old, **cluster_objects("dev")
-    )
+    objects = cluster_objects("dev")
+    decision = admit(new, namespace=namespace("dev"), operation="UPDATE", old_object=old, **objects)
     assert decision.allowed and decision.evaluated == []
 
 
