@@ -150,7 +150,11 @@ def render_system_namespace() -> dict:
     return {
         "apiVersion": "v1",
         "kind": "Namespace",
-        "metadata": {"name": SYSTEM_NAMESPACE, "labels": dict(SHARED_LABELS)},
+        # holds parameters only: no pod has any business running there
+        "metadata": {
+            "name": SYSTEM_NAMESPACE,
+            "labels": SHARED_LABELS | {PSA + "enforce": RESTRICTED},
+        },
     }
 
 
