@@ -109,9 +109,11 @@ def set_cluster_mode(*, actor, cluster: Cluster, mode: str) -> ClusterGuardrails
     _require_admin(actor)
     if mode not in ClusterGuardrails.Mode.values:
         raise DomainError("Choose audit or enforce.", field="mode")
-    row, _ = ClusterGuardrails.objects.select_for_update().get_or_create(cluster=cluster)
-    if row.mode == mode and row.changed_by_id is not None:
+    Cluster.objects.select_for_update().filter(pk=cluster.pk).first()  # serialises switches
+    row = ClusterGuardrails.objects.filter(cluster=cluster).first()
+    if row is not None and row.mode == mode:
         return row
+    row = row or ClusterGuardrails(cluster=cluster)
     row.mode = mode
     row.changed_by = actor
     with pghistory.context(user=actor.pk, action=f"guardrails {mode} on {cluster.name}"):
