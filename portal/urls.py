@@ -19,6 +19,7 @@ urlpatterns = [
     path("workloads/", include("workloads.urls")),
     path("contracts/", include("contracts.urls")),
     path("costs/", include("costs.urls")),
+    path("guardrails/", include("guardrails.urls")),
     path("api/v1/", include("portal.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
