@@ -188,6 +188,7 @@ PORTAL_GUARDRAILS_ALLOWED_REGISTRIES = [
     for r in os.environ.get("PORTAL_GUARDRAILS_ALLOWED_REGISTRIES", "").split(",")
     if r.strip()
 ]
+PORTAL_GUARDRAILS_EXPIRY_SECONDS = float(os.environ.get("PORTAL_GUARDRAILS_EXPIRY_SECONDS", "300"))
 # Alertmanager receivers generated from the on-call directory.
 PORTAL_CHAT_WEBHOOK_URL = os.environ.get("PORTAL_CHAT_WEBHOOK_URL", "")
 PORTAL_ALERT_SMTP_SMARTHOST = os.environ.get("PORTAL_ALERT_SMTP_SMARTHOST", "localhost:25")
