@@ -166,3 +166,43 @@ def lapsed_exception_ids(now=None) -> dict[str, list[int]]:
         ),
         "rules": list(RuleExemption.objects.filter(**due).values_list("pk", flat=True)),
     }
+
+
+@dataclass(frozen=True)
+class EnvironmentGuardrails:
+    """What a tenant's team sees of the guardrails of one of its namespaces."""
+
+    environment: Environment
+    mode: str
+    enforced: bool
+    pod_security_level: str
+    exemptions: tuple
+
+    @property
+    def mode_label(self) -> str:
+        return ClusterGuardrails.Mode(self.mode).label
+
+
+def tenant_guardrails(tenant: Tenant) -> list[EnvironmentGuardrails]:
+    """Per environment: the cluster's mode, the Pod Security level and the live exemptions."""
+    envs = list(
+        Environment.objects.filter(tenant=tenant)
+        .select_related("cluster__guardrails")
+        .order_by("name")
+    )
+    levels = pod_security_levels(tenant, envs)
+    exemptions: dict[int, list[RuleExemption]] = defaultdict(list)
+    for exemption in RuleExemption.objects.filter(
+        GrantedException.live_q(timezone.now()), environment__in=envs
+    ).select_related("workload"):
+        exemptions[exemption.environment_id].append(exemption)
+    return [
+        EnvironmentGuardrails(
+            environment=env,
+            mode=_mode_of(env.cluster),
+            enforced=supports_policies(env.cluster.kubernetes_version),
+            pod_security_level=levels[env.pk],
+            exemptions=tuple(exemptions[env.pk]),
+        )
+        for env in envs
+    ]

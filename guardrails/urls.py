@@ -11,6 +11,7 @@ urlpatterns = [
     path("exceptions/pod-security/new/", views.grant_pod_security, name="grant_pod_security"),
     path("exceptions/rules/new/", views.grant_exemption, name="grant_exemption"),
     path("exceptions/revoke/", views.revoke, name="revoke"),
+    path("tenants/<slug:slug>/", views.tenant_guardrails, name="tenant"),
     path("clusters/<slug:name>/", views.cluster_panel, name="cluster"),
     path("clusters/<slug:name>/mode/", views.cluster_mode, name="cluster_mode"),
 ]

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 from clusters.selectors import get_cluster
 from portal import roles
 from portal.domain_errors import DomainError
+from tenants.selectors import get_tenant_for_user
 
 from . import selectors, services
 from .forms import ModeForm, PodSecurityExceptionForm, RevokeForm, RuleExemptionForm, SettingsForm
@@ -43,6 +44,19 @@ def overview(request):
         "rules": RULES,
     }
     return render(request, "guardrails/overview.html", context)
+
+
+@login_required
+def tenant_guardrails(request, slug):
+    """What a team needs to know: its namespaces' levels and modes, its exemptions, the rules."""
+    tenant = get_tenant_for_user(request.user, slug)
+    context = {
+        "tenant": tenant,
+        "environments": selectors.tenant_guardrails(tenant),
+        "rules": RULES,
+        "config": selectors.guardrail_settings(),
+    }
+    return render(request, "guardrails/tenant.html", context)
 
 
 @login_required

@@ -113,3 +113,31 @@ def test_an_exemption_in_the_past_is_refused_on_its_field(admin_client, tenant):
 def test_revoking_an_unknown_exception_is_a_404_not_a_500(admin_client):
     response = admin_client.post("/guardrails/exceptions/revoke/", {"kind": "rule", "pk": "abc"})
     assert response.status_code == 404
+
+
+def test_a_team_sees_its_namespaces_levels_and_exemptions(
+    client, tenant, envs, enforcing, django_assert_max_num_queries
+):
+    from tenants.models import TenantMembership
+    from tenants.tests.factories import MembershipFactory
+
+    member = UserFactory(username="mia")
+    MembershipFactory(tenant=tenant, user=member, role=TenantMembership.Role.MEMBER)
+    RuleExemption.objects.create(
+        workload=WorkloadFactory(tenant=tenant, name="ranker"),
+        environment=envs["prod"],
+        rule="image-registry",
+        reason="vendor image mirrored next sprint",
+        expires_at=timezone.now() + timedelta(days=3),
+    )
+    client.force_login(member)
+    with django_assert_max_num_queries(12):
+        page = client.get(f"/guardrails/tenants/{tenant.slug}/").content.decode()
+    assert "search-prod" in page and "Enforce (deny violations)" in page
+    assert "vendor image mirrored next sprint" in page
+    assert page.count("<td>restricted") == 3
+
+
+def test_another_teams_guardrails_are_a_404(client, tenant):
+    client.force_login(UserFactory(username="outsider"))
+    assert client.get(f"/guardrails/tenants/{tenant.slug}/").status_code == 404

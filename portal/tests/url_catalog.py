@@ -41,6 +41,7 @@ TENANT_OWNED: dict[str, dict[str, str]] = {
     "contracts:edit_section": {**_WORKLOAD, "section": "section"},
     "contracts:sign_off": _WORKLOAD,
     "costs:tenant": _SLUG,
+    "guardrails:tenant": _SLUG,
     # API
     "api-tenant-sync": _SLUG,
     "api-tenant": _SLUG,
