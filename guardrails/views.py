@@ -6,7 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from clusters.selectors import get_cluster
 from portal import roles
@@ -34,6 +34,7 @@ def _apply(form, write):
 
 
 @login_required
+@require_safe
 def overview(request):
     _admin(request)
     context = {
@@ -47,6 +48,7 @@ def overview(request):
 
 
 @login_required
+@require_safe
 def tenant_guardrails(request, slug):
     """What a team needs to know: its namespaces' levels and modes, its exemptions, the rules."""
     tenant = get_tenant_for_user(request.user, slug)
@@ -84,6 +86,7 @@ def edit_settings(request):
 
 
 @login_required
+@require_safe
 def cluster_panel(request, name):
     _admin(request)
     status = selectors.cluster_status(get_cluster(name))
