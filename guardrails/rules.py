@@ -48,17 +48,19 @@ def _is_gpu(var: str) -> str:
 
 # --- variables (evaluated in order; each may use the ones before) -----------------------------
 
+# The kind comes from `request.kind`, which the API server always sets (a typed object's own
+# apiVersion/kind may be empty by the time admission sees it).
 VARIABLES: list[tuple[str, str]] = [
     (
         "podSpec",
-        "object.kind == 'Pod' ? object.spec"
-        " : object.kind == 'CronJob' ? object.spec.jobTemplate.spec.template.spec"
+        "request.kind.kind == 'Pod' ? object.spec"
+        " : request.kind.kind == 'CronJob' ? object.spec.jobTemplate.spec.template.spec"
         " : object.spec.template.spec",
     ),
     (
         "podMeta",
-        "object.kind == 'Pod' ? object.metadata"
-        " : object.kind == 'CronJob'"
+        "request.kind.kind == 'Pod' ? object.metadata"
+        " : request.kind.kind == 'CronJob'"
         " ? (has(object.spec.jobTemplate.spec.template.metadata)"
         " ? object.spec.jobTemplate.spec.template.metadata : {})"
         " : (has(object.spec.template.metadata) ? object.spec.template.metadata : {})",
