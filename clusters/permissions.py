@@ -26,6 +26,7 @@ NEEDS: list[Need] = [
     Need("", "limitranges", WRITE, "default requests in each environment"),
     Need("", "services", WRITE, "inference workloads"),
     Need("", "persistentvolumeclaims", WRITE, "training checkpoints"),
+    Need("", "configmaps", WRITE, "admission guardrail parameters per namespace"),
     Need("", "nodes", ("get", "list"), "GPU capacity from node allocatable"),
     Need("rbac.authorization.k8s.io", "rolebindings", WRITE, "tenant groups to admin/edit/view"),
     # a RoleBinding to a ClusterRole needs `bind` on it (or holding all of its rights)
@@ -46,6 +47,18 @@ NEEDS: list[Need] = [
     Need("kueue.x-k8s.io", "localqueues", WRITE, "the queue of each environment"),
     Need("kueue.x-k8s.io", "resourceflavors", WRITE, "one flavor per GPU product"),
     Need("monitoring.coreos.com", "prometheusrules", WRITE, "alert rules from SLOs"),
+    Need(
+        "admissionregistration.k8s.io",
+        "validatingadmissionpolicies",
+        WRITE,
+        "admission guardrails (Kubernetes 1.30+)",
+    ),
+    Need(
+        "admissionregistration.k8s.io",
+        "validatingadmissionpolicybindings",
+        WRITE,
+        "admission guardrails per tenant namespace",
+    ),
     Need("authorization.k8s.io", "selfsubjectaccessreviews", ("create",), "this preflight"),
     Need("authorization.k8s.io", "selfsubjectrulesreviews", ("create",), "this preflight"),
 ]

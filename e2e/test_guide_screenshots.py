@@ -3,7 +3,7 @@ data at a fixed viewport, so the guides never show a page that no longer looks l
 
 Every `img/screens/<name>.png` a guide references must be in SCREENS (checked by
 portal/tests/test_docs.py), and this journey must produce each one. It writes the pictures to
-`$PORTAL_SCREENSHOTS/guide/`; `make docs-screenshots` runs it with PORTAL_GUIDE_SCREENSHOTS set to
+a folder of its own; `make docs-screenshots` runs it with PORTAL_GUIDE_SCREENSHOTS set to
 docs/img/screens so the committed pictures are replaced by fresh ones.
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from .conftest import SCREENSHOTS, TIMEOUT_MS, sign_in
+from .conftest import TIMEOUT_MS, sign_in
 
 pytestmark = [pytest.mark.e2e]
 
@@ -61,10 +61,9 @@ def demo_data(settings, tmp_path, transactional_db):
     settings.DEBUG = False
 
 
-def test_every_guide_screenshot_is_taken_from_the_demo(chromium, live_server, demo_data):
-    out = SCREENSHOTS / "guide"
-    shutil.rmtree(out, ignore_errors=True)
-    out.mkdir(parents=True)
+def test_every_guide_screenshot_is_taken_from_the_demo(chromium, live_server, demo_data, tmp_path):
+    out = tmp_path / "guide"  # never shared with another run on the machine
+    out.mkdir()
     contexts = {}
     try:
         for name, (login, path, expected) in SCREENS.items():

@@ -10,4 +10,5 @@ urlpatterns = [
     path("", include("workloads.api_urls")),
     path("", include("contracts.api_urls")),
     path("", include("costs.api_urls")),
+    path("", include("guardrails.api_urls")),
 ]

@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "costs",
     "notifications",
     "accounts",
+    "guardrails",
 ]
 
 MIDDLEWARE = [
@@ -190,6 +191,14 @@ COSTS_PROMETHEUS_TIMEOUT = float(os.environ.get("COSTS_PROMETHEUS_TIMEOUT", "60"
 COSTS_FORGOTTEN_JOB_DAYS = int(os.environ.get("COSTS_FORGOTTEN_JOB_DAYS", "3"))
 COSTS_HOURLY_RETENTION_DAYS = int(os.environ.get("COSTS_HOURLY_RETENTION_DAYS", "400"))
 COSTS_CURRENCY = os.environ.get("COSTS_CURRENCY", "USD")
+# Admission guardrails: registry prefixes prod images may come from until a platform admin saves
+# the list on the guardrails page (comma-separated; empty: prod admits no image once enforced).
+PORTAL_GUARDRAILS_ALLOWED_REGISTRIES = [
+    r.strip()
+    for r in os.environ.get("PORTAL_GUARDRAILS_ALLOWED_REGISTRIES", "").split(",")
+    if r.strip()
+]
+PORTAL_GUARDRAILS_EXPIRY_SECONDS = float(os.environ.get("PORTAL_GUARDRAILS_EXPIRY_SECONDS", "300"))
 # Alertmanager receivers generated from the on-call directory.
 PORTAL_CHAT_WEBHOOK_URL = os.environ.get("PORTAL_CHAT_WEBHOOK_URL", "")
 PORTAL_ALERT_SMTP_SMARTHOST = os.environ.get("PORTAL_ALERT_SMTP_SMARTHOST", "localhost:25")

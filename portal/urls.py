@@ -27,6 +27,7 @@ urlpatterns = [
     path("contracts/", include("contracts.urls")),
     path("costs/", include("costs.urls")),
     path("notifications/", include("notifications.urls")),
+    path("guardrails/", include("guardrails.urls")),
     path("api/v1/", include("portal.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -5,6 +5,7 @@ pure render functions. What else the sync engine asks of tenants is in sync_hook
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -62,6 +63,8 @@ class EnvironmentRow:
     cluster_id: int
     gpu_pool: str
     grants: tuple[GrantRow, ...] = field(default=())
+    # extra namespace labels from apps above tenants (guardrails: Pod Security Admission levels)
+    namespace_labels: tuple[tuple[str, str], ...] = field(default=())
 
 
 @dataclass(frozen=True)
@@ -103,11 +106,8 @@ def cluster_queue_name(env: EnvironmentRow) -> str:
 
 
 def render_namespace(tenant: TenantRow, env: EnvironmentRow) -> dict:
-    return {
-        "apiVersion": "v1",
-        "kind": "Namespace",
-        "metadata": _meta(env.namespace, tenant_labels(tenant, env)),
-    }
+    labels = dict(env.namespace_labels) | tenant_labels(tenant, env)
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": _meta(env.namespace, labels)}
 
 
 def gpu_limits(env: EnvironmentRow) -> dict[str, int]:
@@ -315,6 +315,11 @@ def render_tenant(tenant: TenantRow, envs: list[EnvironmentRow]) -> list[Desired
 
 # --- rows in ---------------------------------------------------------------------------------
 
+# Apps above tenants add namespace labels here (tenants cannot import them): a function of the
+# tenant and its environments returning {environment pk: labels}, e.g. guardrails' PSA levels.
+NamespaceLabeler = Callable[[Tenant, list[Environment]], dict[int, dict[str, str]]]
+namespace_labelers: list[NamespaceLabeler] = []
+
 
 def _rows(tenant: Tenant) -> list[EnvironmentRow]:
     grants: dict[int, list[GrantRow]] = defaultdict(list)
@@ -330,6 +335,11 @@ def _rows(tenant: Tenant) -> list[EnvironmentRow]:
                 burst=g.burst,
             )
         )
+    envs = list(Environment.objects.filter(tenant=tenant).select_related("cluster"))
+    extra: dict[int, dict[str, str]] = defaultdict(dict)
+    for labeler in namespace_labelers:
+        for env_pk, labels in labeler(tenant, envs).items():
+            extra[env_pk].update(labels)
     return [
         EnvironmentRow(
             name=env.name,
@@ -337,8 +347,9 @@ def _rows(tenant: Tenant) -> list[EnvironmentRow]:
             cluster_id=env.cluster_id,
             gpu_pool=env.cluster.gpu_pool,
             grants=tuple(grants[env.pk]),
+            namespace_labels=tuple(sorted(extra[env.pk].items())),
         )
-        for env in Environment.objects.filter(tenant=tenant).select_related("cluster")
+        for env in envs
     ]
 
 

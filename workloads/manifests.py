@@ -2,6 +2,7 @@
 (inference Deployment + Service + KEDA ScaledObject or HPA, training Job + checkpoint claim,
 batch CronJob), registered with the sync engine."""
 
+import copy
 import math
 
 from clusters.registry import (
@@ -27,6 +28,21 @@ GPU_PRODUCT_LABEL = "nvidia.com/gpu.product"
 GPU_TAINT_KEY = "nvidia.com/gpu"
 PROBE_PERIOD_S = 10
 DEFAULT_PROMETHEUS = "http://prometheus-operated.monitoring.svc:9090"
+
+# Pod Security `restricted` (the guardrails' default level): non-root, no privilege escalation,
+# no capabilities, the runtime's seccomp profile. fsGroup keeps the checkpoint volume writable.
+RUN_AS = 1000
+POD_SECURITY_CONTEXT = {
+    "runAsNonRoot": True,
+    "runAsUser": RUN_AS,
+    "runAsGroup": RUN_AS,
+    "fsGroup": RUN_AS,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+CONTAINER_SECURITY_CONTEXT = {
+    "allowPrivilegeEscalation": False,
+    "capabilities": {"drop": ["ALL"]},
+}
 
 # Metric names the paved-road inference server exports (scraped with namespace and pod labels).
 QUEUE_DEPTH_METRIC = "inference_queue_depth"
@@ -80,6 +96,7 @@ def _gpu_container(revision: WorkloadRevision, *, name: str, with_port: bool) ->
             {"name": "MODEL_DIGEST", "value": revision.model_digest},
         ],
         "resources": {"requests": {resource: units}, "limits": {resource: units}},
+        "securityContext": copy.deepcopy(CONTAINER_SECURITY_CONTEXT),
     }
     if with_port:
         container["ports"] = [
@@ -89,9 +106,11 @@ def _gpu_container(revision: WorkloadRevision, *, name: str, with_port: bool) ->
 
 
 def _gpu_pod_placement(revision: WorkloadRevision) -> dict:
+    """Where a GPU pod runs and as whom."""
     return {
         "nodeSelector": {GPU_PRODUCT_LABEL: revision.profile.gpu_product},
         "tolerations": [{"key": GPU_TAINT_KEY, "operator": "Exists", "effect": "NoSchedule"}],
+        "securityContext": copy.deepcopy(POD_SECURITY_CONTEXT),
     }
 
 
@@ -107,6 +126,8 @@ def render_inference_deployment(
     labels = labels_for(workload, environment) | {
         REVISION_LABEL: str(revision.number),
         TRACK_LABEL: track,
+        # GPU pods are admitted through the namespace's Kueue LocalQueue (a guardrail)
+        KUEUE_QUEUE_LABEL: local_queue_name(environment.namespace),
     }
     selector = {WORKLOAD_LABEL: workload.name, TRACK_LABEL: track}
     container = _gpu_container(revision, name="server", with_port=True)

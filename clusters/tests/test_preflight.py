@@ -90,7 +90,9 @@ def test_the_cluster_role_grants_every_verb_of_every_kind_the_portal_renders():
         ("batch", "cronjobs"), ("autoscaling", "horizontalpodautoscalers"),
         ("keda.sh", "scaledobjects"), ("kueue.x-k8s.io", "clusterqueues"),
         ("kueue.x-k8s.io", "localqueues"), ("kueue.x-k8s.io", "resourceflavors"),
-        ("monitoring.coreos.com", "prometheusrules"),
+        ("monitoring.coreos.com", "prometheusrules"), ("", "configmaps"),
+        ("admissionregistration.k8s.io", "validatingadmissionpolicies"),
+        ("admissionregistration.k8s.io", "validatingadmissionpolicybindings"),
     }  # fmt: skip
     rules = cluster_role()["rules"]
     by_resource = {(n.group, n.resource): n for n in NEEDS}

@@ -91,6 +91,7 @@ def seeded(db):
             "/api/v1/clusters/": cluster.name,
             "/api/v1/costs/tenants/": tenant.slug,
             "/api/v1/gpu-profiles/": profile.name,
+            "/api/v1/guardrails/clusters/": cluster.name,
             "/api/v1/oncall/": str(team.pk),
             "/api/v1/quota-requests/": str(quota_request.pk),
             "/api/v1/tenants/": tenant.slug,

@@ -29,7 +29,14 @@ DEMO_USERS = {
 }
 
 # Seeded in this order; the first two are required, the others are skipped when absent.
-DEMO_MODULES = ["clusters.demo", "tenants.demo", "workloads.demo", "contracts.demo", "costs.demo"]
+DEMO_MODULES = [
+    "clusters.demo",
+    "tenants.demo",
+    "workloads.demo",
+    "contracts.demo",
+    "costs.demo",
+    "guardrails.demo",
+]
 REQUIRED = {"clusters.demo", "tenants.demo"}
 
 
