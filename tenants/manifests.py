@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import F, Q, Sum
+from django.db.models import Case, F, Q, Sum, Value, When
 
 from clusters.registry import (
     COST_CENTER_LABEL,
@@ -360,7 +360,12 @@ def sync_target(tenant_id: int) -> SyncTarget | None:
 def mark_applied(tenant_id: int, generation: int) -> bool:
     """Record the generation that landed; never moves applied_generation backwards."""
     updated = Tenant.objects.filter(pk=tenant_id, applied_generation__lt=generation).update(
-        applied_generation=generation
+        applied_generation=generation,
+        # caught up: the lag clock stops; a bump that landed meanwhile keeps it running
+        sync_pending_since=Case(
+            When(desired_generation__lte=generation, then=Value(None)),
+            default=F("sync_pending_since"),
+        ),
     )
     return bool(updated)
 
