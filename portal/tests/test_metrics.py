@@ -176,3 +176,12 @@ def test_a_scrape_costs_the_same_queries_for_many_tenants(
     ClusterFactory(name="p2", prometheus_url="http://127.0.0.1:9/")
     with django_assert_max_num_queries(3):
         scrape(client)
+
+
+def test_check_deploy_warns_when_metrics_have_no_token(settings):
+    from django.core.checks import run_checks
+
+    settings.PORTAL_METRICS_TOKEN = ""
+    assert "portal.W010" in {m.id for m in run_checks(include_deployment_checks=True)}
+    settings.PORTAL_METRICS_TOKEN = "t0ken"
+    assert "portal.W010" not in {m.id for m in run_checks(include_deployment_checks=True)}
