@@ -10,7 +10,12 @@ import yaml
 from django.conf import settings
 from django.core.management import CommandError, call_command
 
-from portal.alerting import RULES_PATH, portal_rule_groups, render_prometheus_rule, render_rules_yaml
+from portal.alerting import (
+    RULES_PATH,
+    portal_rule_groups,
+    render_prometheus_rule,
+    render_rules_yaml,
+)
 from workloads.tests.schemas import validate_object
 
 RULES = Path(settings.BASE_DIR) / RULES_PATH
@@ -97,9 +102,9 @@ tests:
   # 10 % of requests answer 500: critical; 1 %: quiet
   - interval: 1m
     input_series:
-      - series: gpu_portal_http_request_duration_seconds_count{view="home",method="GET",status="200"}
+      - series: gpu_portal_http_request_duration_seconds_count{view="home",status="200"}
         values: 0+90x20
-      - series: gpu_portal_http_request_duration_seconds_count{view="home",method="GET",status="500"}
+      - series: gpu_portal_http_request_duration_seconds_count{view="home",status="500"}
         values: 0+10x20
       - series: gpu_portal_http_request_duration_seconds_count{view="x",method="GET",status="200"}
         values: 0+0x20
@@ -111,9 +116,9 @@ tests:
             exp_annotations: ERROR_ANNOTATIONS
   - interval: 1m
     input_series:
-      - series: gpu_portal_http_request_duration_seconds_count{view="home",method="GET",status="200"}
+      - series: gpu_portal_http_request_duration_seconds_count{view="home",status="200"}
         values: 0+99x20
-      - series: gpu_portal_http_request_duration_seconds_count{view="home",method="GET",status="500"}
+      - series: gpu_portal_http_request_duration_seconds_count{view="home",status="500"}
         values: 0+1x20
     alert_rule_test:
       - {eval_time: 15m, alertname: GpuPortalHighErrorRatio, exp_alerts: []}

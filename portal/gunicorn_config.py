@@ -1,0 +1,44 @@
+"""gunicorn hooks for the web process: `gunicorn -c python:portal.gunicorn_config portal.wsgi`.
+
+- Request metrics of every worker are summed at /metrics (prometheus_client multiprocess mode):
+  PROMETHEUS_MULTIPROC_DIR defaults to a fresh directory under $TMPDIR (an emptyDir when the root
+  filesystem is read-only), emptied at start, and a dead worker's live gauges are dropped.
+- With LOG_FORMAT=json gunicorn's own lines are JSON too. The access log is the portal's
+  `portal.request` line (with request id, user and tenant), so leave --access-logfile unset.
+
+Only hooks and logging live here: bind, workers and threads stay on the command line.
+"""
+
+import os
+import tempfile
+from pathlib import Path
+
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    # set before the workers fork and import prometheus_client, so they all write here
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="gpu-portal-metrics-")
+
+if os.environ.get("LOG_FORMAT", "text").strip().lower() == "json":
+    logconfig_dict = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": "portal.log_format.JsonFormatter"}},
+        "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
+        "loggers": {
+            "gunicorn.error": {"handlers": ["console"], "level": "INFO", "propagate": False},
+            # the portal's `portal.request` line is the access log (request id, user, tenant)
+            "gunicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
+        },
+    }
+
+
+def on_starting(server):
+    directory = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*.db"):  # left by a previous run of this pod
+        stale.unlink()
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
