@@ -34,7 +34,10 @@ def request_id_of(task) -> str | None:
 
 @signals.task_prerun.connect
 def bind_task_context(task_id=None, task=None, **kwargs) -> None:
-    request_id = request_id_of(task) if task is not None else None
+    # a task run eagerly inside a request (apply()) was never published: keep the request's id
+    request_id = (request_id_of(task) if task is not None else None) or (
+        request_context.current_request_id()
+    )
     _tokens[task_id] = (
         request_context.request_id_var.set(request_id),
         request_context.task_var.set((task.name if task is not None else "", task_id)),

@@ -1,10 +1,12 @@
-"""gunicorn hooks for the web process: `gunicorn -c python:portal.gunicorn_config portal.wsgi`.
+"""gunicorn settings of the web process, read by gunicorn from the working directory (the
+repository root, /app in the image) without any flag.
 
 - Request metrics of every worker are summed at /metrics (prometheus_client multiprocess mode):
   PROMETHEUS_MULTIPROC_DIR defaults to a fresh directory under $TMPDIR (an emptyDir when the root
   filesystem is read-only), emptied at start, and a dead worker's live gauges are dropped.
-- With LOG_FORMAT=json gunicorn's own lines are JSON too. The access log is the portal's
-  `portal.request` line (with request id, user and tenant), so leave --access-logfile unset.
+- With LOG_FORMAT=json gunicorn's own lines are JSON too, and its access log is silenced (even
+  with --access-logfile): the portal's `portal.request` line is the access log, with request id,
+  user and tenant.
 
 Only hooks and logging live here: bind, workers and threads stay on the command line.
 """
