@@ -39,6 +39,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
+            "pid": record.process,
         }
         for name in _CONTEXT_ATTRS:
             value = getattr(record, name, None)
