@@ -185,3 +185,21 @@ def test_check_deploy_warns_when_metrics_have_no_token(settings):
     assert "portal.W010" in {m.id for m in run_checks(include_deployment_checks=True)}
     settings.PORTAL_METRICS_TOKEN = "t0ken"
     assert "portal.W010" not in {m.id for m in run_checks(include_deployment_checks=True)}
+
+
+def test_an_archived_tenant_waiting_for_deletion_confirmation_is_not_lagging(client, kube_cluster):
+    from clusters.models import NamespaceDeletion
+    from tenants.models import Tenant
+    from tenants.tests.factories import TenantFactory
+
+    since = timezone.now() - timedelta(hours=2)
+    tenant = TenantFactory(
+        slug="old-team", cluster=kube_cluster, status=Tenant.Status.ARCHIVED,
+        desired_generation=3, applied_generation=2, sync_pending_since=since,
+    )  # fmt: skip
+    assert value(scrape(client), "gpu_portal_tenants_sync_pending") == 0
+
+    NamespaceDeletion.objects.create(tenant_id=tenant.pk, tenant_slug=tenant.slug)
+    confirmed = scrape(client)
+    assert value(confirmed, "gpu_portal_tenants_sync_pending") == 1
+    assert value(confirmed, "gpu_portal_tenant_sync_lag_oldest_seconds") >= 2 * 3600
