@@ -310,3 +310,24 @@ class QuotaGrant(models.Model):
     @property
     def limit(self) -> int:
         return self.guaranteed + self.burst
+
+
+class TenantSpecApply(models.Model):
+    """One applied tenant document (PUT .../spec/): who, when, its digest and the plan carried
+    out. A document that changes nothing is not recorded (applying it again writes nothing)."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="spec_applies")
+    digest = models.CharField(max_length=71)
+    document = models.JSONField()
+    plan = models.JSONField()
+    pruned = models.BooleanField(default=False)
+    applied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    applied_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-applied_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id} {self.digest[:19]}"
