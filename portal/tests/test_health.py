@@ -74,12 +74,12 @@ def test_unapplied_migrations_are_named_with_the_command_that_applies_them(monke
     from django.core.management import call_command
 
     monkeypatch.setattr(health, "_migrations_applied", False)
-    call_command("migrate", "tenants", "0002", verbosity=0)
+    call_command("migrate", "tenants", "0003_tenant_spec_apply", verbosity=0)
     try:
         check = health.check_migrations()
     finally:
         call_command("migrate", "tenants", verbosity=0)
     assert not check.ok
-    assert "tenants.0003_tenant_sync_pending_since" in check.detail
+    assert "tenants.0004_tenant_sync_pending_since" in check.detail
     assert "manage.py migrate" in check.detail
     assert health.check_migrations().ok

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tenants', '0002_tenant_audit_without_generation_counters'),
+        ('tenants', '0003_tenant_spec_apply'),
     ]
 
     operations = [
