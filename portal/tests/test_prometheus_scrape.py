@@ -32,13 +32,19 @@ def alerts(server) -> list[dict]:
         return json.load(response)["data"]["alerts"]
 
 
+def targets(server) -> list[tuple]:
+    with urllib.request.urlopen(f"{server.url}/api/v1/targets", timeout=5) as response:  # noqa: S310
+        active = json.load(response)["data"]["activeTargets"]
+    return [(t["labels"]["job"], t["health"], t["lastError"]) for t in active]
+
+
 def wait_for(predicate, timeout=30.0, what="condition"):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
             return
         time.sleep(0.25)
-    raise AssertionError(f"timed out waiting for {what}")
+    raise AssertionError(f"timed out waiting for {what() if callable(what) else what}")
 
 
 @pytest.fixture
@@ -50,7 +56,8 @@ def prometheus(live_server, tmp_path, settings):
     token_file.write_text(TOKEN)
     target = live_server.url.removeprefix("http://")
     config = f"""
-global: {{scrape_interval: 1s, evaluation_interval: 1s}}
+# generous timeouts: a loaded test machine may take seconds to answer a scrape
+global: {{scrape_interval: 3s, scrape_timeout: 3s, evaluation_interval: 1s}}
 rule_files: ["{settings.BASE_DIR / RULES_PATH}"]
 scrape_configs:
   - job_name: gpu-portal
@@ -75,7 +82,7 @@ def test_prometheus_scrapes_with_the_token_and_evaluates_the_portal_rules(promet
     def scraped():
         return query(prometheus, 'gpu_portal_tenants_sync_pending{job="gpu-portal"}')
 
-    wait_for(scraped, what="a scrape of the portal")
+    wait_for(scraped, timeout=90, what=lambda: f"a scrape of the portal: {targets(prometheus)}")
     assert float(scraped()[0]["value"][1]) == 1
     lag = query(prometheus, "gpu_portal_tenant_sync_lag_oldest_seconds")
     assert float(lag[0]["value"][1]) >= 20 * 60
@@ -86,6 +93,6 @@ def test_prometheus_scrapes_with_the_token_and_evaluates_the_portal_rules(promet
     def lagging_alert():
         return [a for a in alerts(prometheus) if a["labels"]["alertname"] == "GpuPortalSyncLagging"]
 
-    wait_for(lagging_alert, what="the sync lag alert")
+    wait_for(lagging_alert, timeout=60, what="the sync lag alert")
     assert lagging_alert()[0]["state"] == "pending"  # fires after its `for: 2m`
     assert not [a for a in alerts(prometheus) if a["labels"]["alertname"] != "GpuPortalSyncLagging"]
