@@ -1,6 +1,7 @@
 """Alerting rules for the portal itself (pure: thresholds in, Prometheus rule groups out).
 
-They watch the metrics of portal/metrics.py: changes not reaching clusters, usage pulls falling
+They watch the metrics of portal/metrics.py and the scrape itself: pods that cannot be
+scraped, changes not reaching clusters, usage pulls falling
 behind, a share of 5xx answers, a Celery queue that does not drain. `manage.py
 render_portal_rules` writes them to the Helm chart (deploy/helm/gpu-portal/files/), which wraps
 them in a PrometheusRule; a test checks the committed file equals this output.
@@ -44,6 +45,16 @@ def portal_rule_groups(thresholds: PortalThresholds | None = None) -> dict:
     requests = f"sum(rate(gpu_portal_http_request_duration_seconds_count[{window}]))"
     errors = f'sum(rate(gpu_portal_http_request_duration_seconds_count{{status=~"5.."}}[{window}]))'
     rules = [
+        _alert(
+            "GpuPortalWebDown",
+            'up{job=~".*gpu-portal.*"} == 0',
+            "5m",
+            "critical",
+            "gpu-portal web pod {{ $labels.pod }} cannot be scraped",
+            "Prometheus could not scrape {{ $labels.instance }} for 5 minutes: the pod is down, "
+            "not ready, or refuses the scrape (a 401 means the PORTAL_METRICS_TOKEN differs "
+            "from the scrape's bearer token).",
+        ),
         _alert(
             "GpuPortalSyncLagging",
             f"max(gpu_portal_tenant_sync_lag_oldest_seconds) > {t.sync_lag_minutes * 60}",

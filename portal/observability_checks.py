@@ -16,6 +16,6 @@ def metrics_token_set(app_configs=None, **kwargs):
                 "only Prometheus to reach the pods' port with a NetworkPolicy "
                 "(docs/observing.md)."
             ),
-            id="portal.W010",
+            id="gpu_portal.W010",
         )
     ]

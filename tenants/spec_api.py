@@ -10,8 +10,9 @@ from rest_framework.parsers import BaseParser, JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
+from portal.audit import request_context
+
 from . import selectors
-from .api import _audit
 from .models import Tenant
 from .spec import SCHEMA, SpecInvalid, current_spec
 from .spec_services import apply_tenant_spec
@@ -86,7 +87,7 @@ def tenant_spec(request, slug):
         return Response(current_spec(tenant))
     dry_run, prune = _flag(request, "dry_run"), _flag(request, "prune")
     try:
-        with _audit(request):
+        with request_context(request):
             plan = apply_tenant_spec(
                 actor=request.user, slug=slug, document=request.data, dry_run=dry_run, prune=prune
             )

@@ -42,7 +42,7 @@ def update_tenant_details(*, actor, tenant: Tenant, field: str, value) -> Tenant
     if not can_write_tenant(actor, tenant):
         raise PermissionDenied("Viewers cannot change the tenant.")
     setattr(tenant, field, value)
-    services._full_clean(tenant, exclude=[f.name for f in Tenant._meta.fields if f.name != field])
+    services.full_clean(tenant, exclude=[f.name for f in Tenant._meta.fields if f.name != field])
     tenant.save(update_fields=[field, "updated_at"])
     if field in SYNCED_FIELDS and tenant.status == Tenant.Status.ACTIVE:
         bump_desired_generation(tenant.pk)

@@ -182,9 +182,9 @@ def test_check_deploy_warns_when_metrics_have_no_token(settings):
     from django.core.checks import run_checks
 
     settings.PORTAL_METRICS_TOKEN = ""
-    assert "portal.W010" in {m.id for m in run_checks(include_deployment_checks=True)}
+    assert "gpu_portal.W010" in {m.id for m in run_checks(include_deployment_checks=True)}
     settings.PORTAL_METRICS_TOKEN = "t0ken"
-    assert "portal.W010" not in {m.id for m in run_checks(include_deployment_checks=True)}
+    assert "gpu_portal.W010" not in {m.id for m in run_checks(include_deployment_checks=True)}
 
 
 def test_an_archived_tenant_waiting_for_deletion_confirmation_is_not_lagging(client, kube_cluster):

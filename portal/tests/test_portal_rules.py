@@ -33,7 +33,7 @@ def test_rendered_rules_pass_promtool_check_rules(rule_file):
         ["promtool", "check", "rules", str(rule_file)], capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS: 4 rules found" in result.stdout
+    assert "SUCCESS: 5 rules found" in result.stdout
 
 
 def test_the_prometheus_rule_object_passes_the_crd_schema():
@@ -67,6 +67,21 @@ UNIT_TESTS = """
 rule_files: [RULES]
 evaluation_interval: 1m
 tests:
+  # a web pod that cannot be scraped for 5 minutes
+  - interval: 1m
+    input_series:
+      - series: up{job="gpu-portal",instance="10.0.0.7:8000",pod="web-1"}
+        values: 1 1 0x10
+      - series: up{job="gpu-portal",instance="10.0.0.8:8000",pod="web-2"}
+        values: 1x12
+    alert_rule_test:
+      - eval_time: 8m
+        alertname: GpuPortalWebDown
+        exp_alerts:
+          - exp_labels:
+              {severity: critical, service: gpu-portal, job: gpu-portal,
+               instance: "10.0.0.7:8000", pod: web-1}
+            exp_annotations: DOWN_ANNOTATIONS
   # a sync withheld: the oldest lag grows a minute per minute from 10 min
   - interval: 1m
     input_series:
@@ -138,6 +153,13 @@ def expected_annotations(alert: str, **rendered: str) -> str:
 
 def test_alerts_fire_on_breaching_series_and_stay_quiet_on_healthy_ones(rule_file, tmp_path):
     text = UNIT_TESTS.replace("RULES", str(rule_file))
+    text = text.replace(
+        "DOWN_ANNOTATIONS",
+        expected_annotations(
+            "GpuPortalWebDown",
+            **{"{{ $labels.pod }}": "web-1", "{{ $labels.instance }}": "10.0.0.7:8000"},
+        ),
+    )
     text = text.replace(
         "SYNC_ANNOTATIONS",
         expected_annotations(

@@ -1,6 +1,6 @@
 """A real Prometheus (2.x, as in production) scrapes the live portal's /metrics with the bearer
 token, is refused without it, and evaluates the portal's own rules on what it scraped: a tenant
-change 20 minutes old puts GpuPortalSyncLagging in pending."""
+change 20 minutes old puts GpuPortalSyncLagging in pending, the refused job GpuPortalWebDown."""
 
 import json
 import time
@@ -90,9 +90,13 @@ def test_prometheus_scrapes_with_the_token_and_evaluates_the_portal_rules(promet
     up = {r["metric"]["job"]: r["value"][1] for r in query(prometheus, "up")}
     assert up == {"gpu-portal": "1", "gpu-portal-without-token": "0"}
 
-    def lagging_alert():
-        return [a for a in alerts(prometheus) if a["labels"]["alertname"] == "GpuPortalSyncLagging"]
+    def firing(name):
+        return [a for a in alerts(prometheus) if a["labels"]["alertname"] == name]
 
-    wait_for(lagging_alert, timeout=60, what="the sync lag alert")
-    assert lagging_alert()[0]["state"] == "pending"  # fires after its `for: 2m`
-    assert not [a for a in alerts(prometheus) if a["labels"]["alertname"] != "GpuPortalSyncLagging"]
+    wait_for(lambda: firing("GpuPortalSyncLagging"), timeout=60, what="the sync lag alert")
+    wait_for(lambda: firing("GpuPortalWebDown"), timeout=60, what="the refused-scrape alert")
+    assert firing("GpuPortalSyncLagging")[0]["state"] == "pending"  # fires after `for: 2m`
+    down = firing("GpuPortalWebDown")
+    assert [a["labels"]["job"] for a in down] == ["gpu-portal-without-token"]
+    names = {a["labels"]["alertname"] for a in alerts(prometheus)}
+    assert names == {"GpuPortalSyncLagging", "GpuPortalWebDown"}
