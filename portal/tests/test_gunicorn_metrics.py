@@ -38,17 +38,19 @@ def gunicorn(tmp_path):
         stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"{url}/healthz", timeout=5).status_code == 200:
-                break
-        except requests.RequestException:
-            time.sleep(0.2)
-    yield url, Path(log.name)
-    os.kill(proc.pid, signal.SIGTERM)
-    proc.wait(20)
-    log.close()
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"{url}/healthz", timeout=5).status_code == 200:
+                    break
+            except requests.RequestException:
+                time.sleep(0.2)
+        yield url, Path(log.name)
+    finally:  # stopped by pid even when it never became ready
+        os.kill(proc.pid, signal.SIGTERM)
+        proc.wait(20)
+        log.close()
 
 
 def test_one_scrape_counts_the_requests_of_every_worker(gunicorn):
