@@ -5,4 +5,7 @@ class PortalConfig(AppConfig):
     name = "portal"
 
     def ready(self):
-        from portal import checks  # noqa: F401  (registers the deploy checks)
+        from portal import (
+            checks,  # noqa: F401  (registers the deploy checks)
+            observability_checks,  # noqa: F401 - registers the deploy checks
+        )

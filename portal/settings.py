@@ -72,6 +72,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # request id, access log line and latency histogram around everything else (ops-observe)
+    "portal.request_context.RequestIdMiddleware",
+    "portal.metrics.RequestLatencyMiddleware",
+    "portal.ops_views.OpsEndpointsMiddleware",  # /healthz /readyz /metrics, any Host, plain HTTP
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -323,9 +327,24 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-}
+# LOG_FORMAT=json: one JSON object per line with request id, user, tenant and Celery task.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text").strip().lower()
+from portal.log_format import logging_config  # noqa: E402
+
+LOGGING = logging_config(log_format=LOG_FORMAT, level=os.environ.get("LOG_LEVEL", "INFO"))
+
+# Observing the portal (docs/observing.md): /metrics wants "Authorization: Bearer <token>" when
+# this is set; when empty it is open and must be fenced by a NetworkPolicy instead.
+PORTAL_METRICS_TOKEN = os.environ.get("PORTAL_METRICS_TOKEN", "")
+# A database that does not answer fails a request (and /readyz) in seconds, not minutes.
+DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+    "connect_timeout", int(os.environ.get("PORTAL_DB_CONNECT_TIMEOUT_SECONDS", "5"))
+)
+# /readyz: how long each dependency may take to answer before the pod is reported not ready.
+PORTAL_READINESS_TIMEOUT_SECONDS = float(os.environ.get("PORTAL_READINESS_TIMEOUT_SECONDS", "2"))
+# Exactly one beat: every `celery beat` takes a Redis lease before it schedules (portal/beat.py).
+CELERY_BEAT_SCHEDULER = "portal.beat:LeaderScheduler"
+PORTAL_BEAT_LOCK_KEY = os.environ.get(
+    "PORTAL_BEAT_LOCK_KEY", f"gpu-portal:beat-leader:{CELERY_TASK_DEFAULT_QUEUE}"
+)
+PORTAL_BEAT_LOCK_TTL_SECONDS = float(os.environ.get("PORTAL_BEAT_LOCK_TTL_SECONDS", "30"))

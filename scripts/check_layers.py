@@ -50,7 +50,8 @@ PUBLIC = {
 # Shared services below the domain apps (design.md "Where the next capabilities live").
 SHARED_APPS = ("accounts", "notifications")
 # portal modules that sit on top of every app (they compose the URL tree).
-PORTAL_COMPOSITION = {"portal.urls", "portal.api_urls"}
+# portal.selectors feeds /metrics: it reads every app's state at scrape time, as a top layer.
+PORTAL_COMPOSITION = {"portal.urls", "portal.api_urls", "portal.selectors"}
 EXEMPT_PARTS = {"tests", "migrations", "testing"}
 VIEW_MODULES = ("views", "api", "urls", "api_urls")
 

@@ -114,7 +114,7 @@ class GpuProfile(models.Model):
 
 # The generation counters are the sync engine's bookkeeping, not a change anyone made: the change
 # that bumped them (a grant, an approval) is audited on its own row, and each sync is a SyncRun.
-@audited(exclude=["desired_generation", "applied_generation", "updated_at"])
+@audited(exclude=["desired_generation", "applied_generation", "sync_pending_since", "updated_at"])
 class Tenant(Decided, models.Model):
     """A team's home on the platform."""
 
@@ -172,6 +172,9 @@ class Tenant(Decided, models.Model):
     # in its own transaction; the sync engine records applied_generation when it lands.
     desired_generation = models.PositiveBigIntegerField(default=0)
     applied_generation = models.PositiveBigIntegerField(default=0)
+    # When applied_generation first fell behind desired_generation (null while in sync): the
+    # age of the oldest unapplied change, which /metrics exports and the portal's alerts watch.
+    sync_pending_since = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -7,13 +7,18 @@ finds applied_generation < desired_generation and enqueues it again: delayed, ne
 
 from django.db import transaction
 from django.db.models import F
+from django.db.models.functions import Coalesce, Now
 
 from .models import Tenant
 
 
 def bump_desired_generation(tenant_id: int) -> None:
     """Call inside the transaction that changed the tenant's desired state."""
-    Tenant.objects.filter(pk=tenant_id).update(desired_generation=F("desired_generation") + 1)
+    Tenant.objects.filter(pk=tenant_id).update(
+        desired_generation=F("desired_generation") + 1,
+        # the clock of the oldest unapplied change keeps running until mark_applied catches up
+        sync_pending_since=Coalesce(F("sync_pending_since"), Now()),
+    )
     transaction.on_commit(lambda: enqueue_sync(tenant_id))
 
 

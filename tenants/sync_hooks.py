@@ -5,7 +5,7 @@ generation that landed (`SyncRecorder`). Discovered by `clusters.registry.autodi
 
 from collections.abc import Iterable
 
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, Value, When
 
 from clusters import registry
 from clusters.registry import Allocation, SyncTarget
@@ -64,7 +64,12 @@ class SyncRecorder:
     def mark_applied(self, tenant_id: int, generation: int) -> bool:
         # a filtered UPDATE, so a slower run of an older generation never moves it backwards
         updated = Tenant.objects.filter(pk=tenant_id, applied_generation__lt=generation).update(
-            applied_generation=generation
+            applied_generation=generation,
+            # caught up: the lag clock stops; a bump that landed meanwhile keeps it running
+            sync_pending_since=Case(
+                When(desired_generation__lte=generation, then=Value(None)),
+                default=F("sync_pending_since"),
+            ),
         )
         return bool(updated)
 

@@ -117,12 +117,20 @@ def test_every_object_the_portal_creates_carries_the_ownership_annotation(
 
     run_tenant_sync(tenant.pk)
 
+    # objects several tenants render (ResourceFlavors, the guardrails' policies and their
+    # namespace) carry the shared label and are the instance's; everything else the tenant's
     owners = {
-        o["metadata"]["annotations"][OWNER_ANNOTATION]
+        (o["kind"], o["metadata"]["name"]): o["metadata"]["annotations"][OWNER_ANNOTATION]
         for o in kube_emulator.objects()
-        if o["kind"] != "ResourceFlavor"
     }
-    assert owners == {f"eu-portal/tenant-{tenant.pk}"}
+    expected = {
+        (o["kind"], o["metadata"]["name"]): "eu-portal/shared"
+        if (o["metadata"].get("labels") or {}).get("gpu-portal.io/shared") == "true"
+        else f"eu-portal/tenant-{tenant.pk}"
+        for o in kube_emulator.objects()
+    }
+    assert owners == expected
+    assert f"eu-portal/tenant-{tenant.pk}" in owners.values()
 
 
 def test_adoption_shows_what_would_change_and_writes_nothing_before_confirmation(

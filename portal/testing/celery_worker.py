@@ -48,6 +48,9 @@ class CeleryWorker:
             "REDIS_URL": settings.REDIS_URL,
             "PORTAL_ENCRYPTION_KEY": settings.PORTAL_ENCRYPTION_KEY,
             "PORTAL_GITOPS_ROOT": str(settings.PORTAL_GITOPS_ROOT),
+            # a killed worker's beat keeps the scheduler lease (portal/beat.py) until it
+            # expires: a short lease lets the restarted worker's beat take over in seconds
+            "PORTAL_BEAT_LOCK_TTL_SECONDS": "3",
             **self.extra_env,
         }
 

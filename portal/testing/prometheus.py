@@ -114,22 +114,27 @@ def backfill(openmetrics: str | Path, data_dir: Path) -> None:
 
 
 def start_prometheus(
-    openmetrics: str | Path | None, workdir: Path, *, port: int | None = None
+    openmetrics: str | Path | None,
+    workdir: Path,
+    *,
+    port: int | None = None,
+    config: str | None = None,
 ) -> PrometheusServer:
-    """Backfill (when given data) and start `prometheus` on 127.0.0.1; wait for /-/ready."""
+    """Backfill (when given data) and start `prometheus` on 127.0.0.1; wait for /-/ready.
+    `config` replaces the default prometheus.yml (no scrape jobs) when given."""
     workdir.mkdir(parents=True, exist_ok=True)
     data_dir = workdir / "tsdb"
     if openmetrics is not None and not data_dir.exists():
         backfill(openmetrics, data_dir)
     data_dir.mkdir(exist_ok=True)
-    config = workdir / "prometheus.yml"
-    config.write_text("global:\n  scrape_interval: 1m\nscrape_configs: []\n")
+    config_path = workdir / "prometheus.yml"
+    config_path.write_text(config or "global:\n  scrape_interval: 1m\nscrape_configs: []\n")
     port = port or free_port()
     log = open(workdir / "prometheus.log", "ab")  # noqa: SIM115 - closed with the process
     process = subprocess.Popen(
         [
             PROMETHEUS,
-            f"--config.file={config}",
+            f"--config.file={config_path}",
             f"--storage.tsdb.path={data_dir}",
             f"--web.listen-address=127.0.0.1:{port}",
             "--storage.tsdb.retention.time=3650d",

@@ -57,6 +57,7 @@ REQUIRED_PAGES = {
         "configuration.md",
         "operating/backup-restore.md",
         "operating/upgrades.md",
+        "observing.md",
     ],
     "API users": ["api/reference.md", "api/examples.md"],
 }

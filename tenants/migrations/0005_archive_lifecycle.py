@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tenants', '0003_tenant_spec_apply'),
+        ('tenants', '0004_tenant_sync_pending_since'),
     ]
 
     operations = [
