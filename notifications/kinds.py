@@ -85,7 +85,7 @@ QUOTA_DECIDED = register(
 SYNC_FAILED = register(
     Kind(
         "sync.failed",
-        "A sync to a cluster failed or waits for confirmation",
+        "A sync to a cluster failed, is blocked, conflicts or waits for confirmation",
         roles=(roles.PLATFORM_ADMIN,),
     )
 )

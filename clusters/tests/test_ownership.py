@@ -10,6 +10,7 @@ from clusters.models import ObjectAdoption, SyncRun, SyncState
 from clusters.ownership import OWNER_ANNOTATION
 from clusters.sync import check_drift, run_tenant_sync
 from clusters.tests.sync_helpers import approved_tenant
+from notifications.models import Notification
 from portal.domain_errors import DomainError
 from tenants.tests.factories import platform_admin
 
@@ -71,6 +72,18 @@ def test_blocked_object_is_kept_on_the_sync_state_with_its_owner_labels(
     (blocked,) = SyncState.objects.get(tenant_id=tenant.pk).blocked_objects
     assert (blocked["kind"], blocked["name"]) == ("Namespace", "team-a-prod")
     assert blocked["labels"] == {"team": "search", "owner": "alice"}
+
+
+def test_a_blocked_sync_tells_the_platform_admins_once(kube_cluster, kube_emulator):
+    other_teams_namespace(kube_emulator)
+    tenant = approved_tenant(kube_cluster, envs=("prod",))
+
+    run_tenant_sync(tenant.pk)
+    run_tenant_sync(tenant.pk)  # the same desired state, still blocked: no second notice
+
+    (notice,) = Notification.objects.filter(kind="sync.failed")
+    assert "is blocked by objects the portal does not own" in notice.subject
+    assert "Namespace team-a-prod already exists" in notice.body
 
 
 def test_only_the_environment_with_the_foreign_namespace_is_blocked(kube_cluster, kube_emulator):
