@@ -61,6 +61,9 @@ class CostLineOutput(serializers.Serializer):
     cost_per_request = serializers.DecimalField(max_digits=14, decimal_places=6, allow_null=True)
     runs = serializers.IntegerField(help_text="Training runs (Jobs) started")
     cost_per_run = serializers.DecimalField(max_digits=14, decimal_places=2, allow_null=True)
+    gpu_hours_unpriced = serializers.FloatField(
+        help_text="GPU-hours on a GPU product with no profile or price: not in cost_allocated"
+    )
     currency = serializers.CharField()
 
 
@@ -70,11 +73,33 @@ class TenantCostOutput(CostLineOutput):
     forecast_month_end = serializers.DecimalField(max_digits=14, decimal_places=2)
 
 
+class UnpricedOutput(serializers.Serializer):
+    cluster = serializers.CharField()
+    resource = serializers.CharField()
+    gpu_product = serializers.CharField(help_text="Empty when the device was not known")
+    unit_hours = serializers.FloatField()
+    message = serializers.CharField()
+
+
+def _unpriced(items) -> list[dict]:
+    return [
+        {
+            "cluster": u.cluster,
+            "resource": u.resource_name,
+            "gpu_product": u.gpu_product,
+            "unit_hours": round(u.unit_hours, 4),
+            "message": u.message,
+        }
+        for u in items
+    ]
+
+
 class TenantCostListOutput(serializers.Serializer):
     start = serializers.DateField()
     end = serializers.DateField()
     demo_data = serializers.BooleanField()
     totals = CostLineOutput()
+    unpriced = UnpricedOutput(many=True)
     results = TenantCostOutput(many=True)
 
 
@@ -109,6 +134,7 @@ class TenantCostDetailOutput(serializers.Serializer):
     forecast_month_end = serializers.DecimalField(max_digits=14, decimal_places=2)
     what_at_10x = ProjectionOutput(many=True)
     flags = FlagOutput(many=True)
+    unpriced = UnpricedOutput(many=True)
     results = GroupCostOutput(many=True)
 
 
@@ -131,6 +157,7 @@ def _line(line, currency: str) -> dict:
         ),
         "runs": round(line.runs),
         "cost_per_run": str(line.cost_per_run.quantize(_CENT)) if line.cost_per_run else None,
+        "gpu_hours_unpriced": round(line.unpriced_gpu_hours, 4),
         "currency": currency,
     }
 
@@ -161,6 +188,9 @@ def tenant_costs_list(request):
             "end": end,
             "demo_data": overview.demo,
             "totals": _line(overview.total, overview.currency),
+            "unpriced": _unpriced(
+                overview.unpriced if selectors.can_see_all_costs(request.user) else []
+            ),
             "results": results,
         }
     )
@@ -213,6 +243,7 @@ def tenant_costs_detail(request, slug: str):
             "flags": [
                 {"kind": f.kind, "subject": f.subject, "message": f.message} for f in data.flags
             ],
+            "unpriced": _unpriced(data.unpriced),
             "results": groups,
         }
     )

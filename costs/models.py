@@ -38,6 +38,17 @@ class UsageFields(models.Model):
     profile = models.ForeignKey(
         GpuProfile, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The device the pods ran on (DCGM modelName, else the node's nvidia.com/gpu.product label,
+    # normalized to the label's spelling): profiles are matched by (resource_name, gpu_product).
+    # A product with no profile is stored with profile NULL and flagged as unpriced.
+    gpu_product = models.CharField(max_length=100, blank=True, default="")
+    # What was true when the hours were first stored (docs/decisions/0005): the GPU model priced
+    # and the exact share of a GPU one unit is. Editing the profile later never reprices them.
+    gpu_model = models.CharField(max_length=100, blank=True, default="")
+    gpu_fraction = models.DecimalField(
+        max_digits=20, decimal_places=18, null=True, blank=True,
+        help_text="Exact share of a GPU per unit (1/7 to 18 decimals); NULL when unpriced",
+    )  # fmt: skip
     unit_hours = models.FloatField(default=0)
     gpu_hours = models.FloatField(default=0)
     used_unit_hours = models.FloatField(default=0)
@@ -59,7 +70,7 @@ class HourlyUsage(UsageFields):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["cluster", "namespace", "workload", "resource_name", "hour"],
+                fields=["cluster", "namespace", "workload", "resource_name", "gpu_product", "hour"],
                 name="uniq_hourly_usage",
             )
         ]
@@ -86,10 +97,22 @@ class DailyUsage(UsageFields):
 
     class Meta:
         constraints = [
+            # one row per day and key, split when the recorded terms changed during the day
             models.UniqueConstraint(
-                fields=["cluster", "namespace", "workload", "resource_name", "day"],
+                fields=[
+                    "cluster",
+                    "namespace",
+                    "workload",
+                    "resource_name",
+                    "gpu_product",
+                    "profile",
+                    "gpu_model",
+                    "gpu_fraction",
+                    "day",
+                ],
                 name="uniq_daily_usage",
-            )
+                nulls_distinct=False,
+            )  # fmt: skip
         ]
         indexes = [
             models.Index(fields=["day", "tenant"]),

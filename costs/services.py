@@ -17,7 +17,8 @@ from portal.domain_errors import DomainError
 from tenants.models import Environment, GpuProfile
 
 from .models import ClusterPullStatus, DailyUsage, HourlyUsage, PriceBookEntry, Source
-from .usage import build_queries, rollup_rows, sanitize_resource
+from .pricing import exact_fraction
+from .usage import UNPRICED, Terms, build_queries, rollup_rows, sanitize_resource
 
 HOUR = timedelta(hours=1)
 
@@ -111,7 +112,7 @@ def pull_usage(
         rows = rollup_rows(
             answers,
             resource_names=catalog.resource_names,
-            fractions=catalog.fractions,
+            catalog=catalog,
             first_hour=w_start,
             end_hour=w_end,
         )
@@ -124,64 +125,95 @@ def pull_usage(
 
 @dataclass
 class _Catalog:
+    """How usage on this cluster is attributed: GPU profiles by (resource, GPU product),
+    the product to assume when a pod's device is unknown, and namespace -> (tenant, env)."""
+
     resource_names: dict[str, str]
-    fractions: dict[str, float]
-    profile_ids: dict[str, int]
+    by_key: dict[tuple[str, str], Terms]
+    fallback_product: dict[str, str]
     environments: dict[str, tuple[int, int]]
+
+    def product(self, resource_name: str, reported: str) -> str:
+        return reported or self.fallback_product.get(resource_name, "")
+
+    def terms(self, resource_name: str, product: str) -> Terms:
+        return self.by_key.get((resource_name, product), UNPRICED)
 
 
 def _catalog(cluster: Cluster) -> _Catalog:
-    """Resource -> GPU profile on this cluster (its capacity's GPU products break ties) and
-    namespace -> (tenant, environment): three queries whatever the number of tenants."""
-    products = set(
-        ClusterCapacity.objects.filter(cluster=cluster).values_list("gpu_product", flat=True)
-    )
-    chosen: dict[str, GpuProfile] = {}
-    for profile in GpuProfile.objects.order_by("id"):
-        current = chosen.get(profile.resource_name)
-        if current is None or (
-            profile.gpu_product in products and current.gpu_product not in products
-        ):
-            chosen[profile.resource_name] = profile
+    """Three queries whatever the number of tenants. A pod whose device neither DCGM nor its
+    node's label names counts as the only product the cluster has of that resource (its
+    capacity, else the catalog); with several candidates it stays unknown and unpriced."""
+    by_key: dict[tuple[str, str], Terms] = {}
+    products_of: dict[str, set[str]] = {}
+    for p in GpuProfile.objects.order_by("id"):
+        key = (p.resource_name, p.gpu_product)
+        if key not in by_key:
+            by_key[key] = Terms(
+                p.pk, p.gpu_model, exact_fraction(p.gpu_fraction, replicas=p.replicas)
+            )
+        products_of.setdefault(p.resource_name, set()).add(p.gpu_product)
+    capacity: dict[str, set[str]] = {}
+    for resource, product in ClusterCapacity.objects.filter(cluster=cluster).values_list(
+        "resource_name", "gpu_product"
+    ):
+        capacity.setdefault(resource, set()).add(product)
+    fallback = {}
+    for resource in set(products_of) | set(capacity):
+        candidates = capacity.get(resource) or products_of.get(resource, set())
+        if len(candidates) == 1:
+            fallback[resource] = next(iter(candidates))
     environments = {
         ns: (tenant_id, env_id)
         for ns, tenant_id, env_id in Environment.objects.filter(cluster=cluster).values_list(
             "namespace", "tenant_id", "id"
         )
     }
+    names = set(products_of) | set(capacity)
     return _Catalog(
-        resource_names={sanitize_resource(name): name for name in chosen},
-        fractions={name: float(p.gpu_fraction) for name, p in chosen.items()},
-        profile_ids={name: p.pk for name, p in chosen.items()},
+        resource_names={sanitize_resource(name): name for name in names},
+        by_key=by_key,
+        fallback_product=fallback,
         environments=environments,
     )
 
 
 _COLUMNS = [
-    "cluster_id", "namespace", "workload", "resource_name", "hour", "tenant_id",
-    "environment_id", "profile_id", "unit_hours", "gpu_hours", "used_unit_hours",
-    "used_gpu_hours", "fb_peak_mib", "requests", "runs", "source",
+    "cluster_id", "namespace", "workload", "resource_name", "gpu_product", "hour", "tenant_id",
+    "environment_id", "profile_id", "gpu_model", "gpu_fraction", "unit_hours", "gpu_hours",
+    "used_unit_hours", "used_gpu_hours", "fb_peak_mib", "requests", "runs", "source",
 ]  # fmt: skip
-_KEY = ["cluster_id", "namespace", "workload", "resource_name", "hour"]
+_KEY = ["cluster_id", "namespace", "workload", "resource_name", "gpu_product", "hour"]
+# Recorded once: re-pulling stored hours keeps the model and fraction they were priced with.
+# Only usage stored unpriced (no profile for its product then) takes the terms found now.
+_TERMS = ["profile_id", "gpu_model", "gpu_fraction"]
 _STAGE_SQL = """
 CREATE TEMP TABLE costs_pull_stage (
-    cluster_id bigint, namespace text, workload text, resource_name text, hour timestamptz,
-    tenant_id bigint, environment_id bigint, profile_id bigint, unit_hours float8,
+    cluster_id bigint, namespace text, workload text, resource_name text, gpu_product text,
+    hour timestamptz, tenant_id bigint, environment_id bigint, profile_id bigint,
+    gpu_model text, gpu_fraction numeric(20, 18), unit_hours float8,
     gpu_hours float8, used_unit_hours float8, used_gpu_hours float8, fb_peak_mib float8,
     requests float8, runs float8, source text
 ) ON COMMIT DROP
 """
+_MEASURED = [c for c in _COLUMNS if c not in _KEY and c not in _TERMS]
+_KEEP_TERMS = "costs_hourlyusage.gpu_fraction IS NULL AND EXCLUDED.gpu_fraction IS NOT NULL"
 _UPSERT_SQL = (
     f"INSERT INTO costs_hourlyusage ({', '.join(_COLUMNS)}) "  # noqa: S608 - constant names
     f"SELECT {', '.join(_COLUMNS)} FROM costs_pull_stage "
     f"ON CONFLICT ({', '.join(_KEY)}) DO UPDATE SET "
-    + ", ".join(f"{c} = EXCLUDED.{c}" for c in _COLUMNS if c not in _KEY)
+    + ", ".join(f"{c} = EXCLUDED.{c}" for c in _MEASURED)
+    + ", "
+    + ", ".join(
+        f"{c} = CASE WHEN {_KEEP_TERMS} THEN EXCLUDED.{c} ELSE costs_hourlyusage.{c} END"
+        for c in _TERMS
+    )
     # an unchanged row is not rewritten: a re-pull of the same hours writes nothing
     + " WHERE ("
-    + ", ".join(f"costs_hourlyusage.{c}" for c in _COLUMNS if c not in _KEY)
+    + ", ".join(f"costs_hourlyusage.{c}" for c in _MEASURED)
     + ") IS DISTINCT FROM ("
-    + ", ".join(f"EXCLUDED.{c}" for c in _COLUMNS if c not in _KEY)
-    + ")"
+    + ", ".join(f"EXCLUDED.{c}" for c in _MEASURED)
+    + f") OR ({_KEEP_TERMS})"
 )
 
 
@@ -192,7 +224,8 @@ WHERE h.cluster_id = %(cluster)s AND h.hour >= %(start)s AND h.hour < %(end)s
   AND NOT EXISTS (
     SELECT 1 FROM costs_pull_stage s
     WHERE s.namespace = h.namespace AND s.workload = h.workload
-      AND s.resource_name = h.resource_name AND s.hour = h.hour)
+      AND s.resource_name = h.resource_name AND s.gpu_product = h.gpu_product
+      AND s.hour = h.hour)
 """
 
 
@@ -211,16 +244,18 @@ def _store_window(cluster, rows, catalog, w_start, w_end, *, resuming: bool, que
                     tenant_id, env_id = catalog.environments.get(r.namespace, (None, None))
                     copy.write_row(
                         (
-                            cluster.pk, r.namespace, r.workload, r.resource_name, r.hour,
-                            tenant_id, env_id, catalog.profile_ids.get(r.resource_name),
-                            r.units, r.gpu_hours, r.used_units, r.used_gpu_hours,
+                            cluster.pk, r.namespace, r.workload, r.resource_name,
+                            r.gpu_product, r.hour, tenant_id, env_id, r.terms.profile_id,
+                            r.terms.gpu_model, r.terms.fraction, r.units, r.gpu_hours,
+                            r.used_units, r.used_gpu_hours,
                             r.fb_peak_mib, r.requests, r.runs, Source.PROMETHEUS.value,
                         )
                     )  # fmt: skip
             # an index, so the vanished-rows anti-join stays a lookup per row even when the
             # planner's statistics of the new hours are stale (they usually are)
             cursor.execute(
-                "CREATE INDEX ON costs_pull_stage (hour, namespace, workload, resource_name)"
+                "CREATE INDEX ON costs_pull_stage "
+                "(hour, namespace, workload, resource_name, gpu_product)"
             )
             cursor.execute("ANALYZE costs_pull_stage")
             cursor.execute(_UPSERT_SQL)
@@ -264,24 +299,19 @@ WHERE cluster_id = %(cluster)s AND day >= %(first_day)s AND day < %(end_day)s
 
 _DAILY_SQL = """
 INSERT INTO costs_dailyusage (
-    cluster_id, namespace, workload, resource_name, day, tenant_id, environment_id, profile_id,
-    unit_hours, gpu_hours, used_unit_hours, used_gpu_hours, fb_peak_mib, requests, runs, source,
-    hours
+    cluster_id, namespace, workload, resource_name, gpu_product, day, tenant_id,
+    environment_id, profile_id, gpu_model, gpu_fraction, unit_hours, gpu_hours,
+    used_unit_hours, used_gpu_hours, fb_peak_mib, requests, runs, source, hours
 )
-SELECT cluster_id, namespace, workload, resource_name, (hour AT TIME ZONE 'UTC')::date,
-       MAX(tenant_id), MAX(environment_id), MAX(profile_id),
+SELECT cluster_id, namespace, workload, resource_name, gpu_product,
+       (hour AT TIME ZONE 'UTC')::date, MAX(tenant_id), MAX(environment_id), profile_id,
+       gpu_model, gpu_fraction,
        SUM(unit_hours), SUM(gpu_hours), SUM(used_unit_hours), SUM(used_gpu_hours),
        MAX(fb_peak_mib), SUM(requests), SUM(runs), MIN(source), COUNT(*)
 FROM costs_hourlyusage
 WHERE cluster_id = %(cluster)s AND hour >= %(start)s AND hour < %(end)s
-GROUP BY cluster_id, namespace, workload, resource_name, (hour AT TIME ZONE 'UTC')::date
-ON CONFLICT (cluster_id, namespace, workload, resource_name, day) DO UPDATE SET
-    tenant_id = EXCLUDED.tenant_id, environment_id = EXCLUDED.environment_id,
-    profile_id = EXCLUDED.profile_id, unit_hours = EXCLUDED.unit_hours,
-    gpu_hours = EXCLUDED.gpu_hours, used_unit_hours = EXCLUDED.used_unit_hours,
-    used_gpu_hours = EXCLUDED.used_gpu_hours, fb_peak_mib = EXCLUDED.fb_peak_mib,
-    requests = EXCLUDED.requests, runs = EXCLUDED.runs, source = EXCLUDED.source,
-    hours = EXCLUDED.hours
+GROUP BY cluster_id, namespace, workload, resource_name, gpu_product,
+         (hour AT TIME ZONE 'UTC')::date, profile_id, gpu_model, gpu_fraction
 """
 
 
