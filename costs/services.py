@@ -197,15 +197,21 @@ CREATE TEMP TABLE costs_pull_stage (
 ) ON COMMIT DROP
 """
 _MEASURED = [c for c in _COLUMNS if c not in _KEY and c not in _TERMS]
-_KEEP_TERMS = "costs_hourlyusage.gpu_fraction IS NULL AND EXCLUDED.gpu_fraction IS NOT NULL"
+_TAKE_TERMS = "costs_hourlyusage.gpu_fraction IS NULL AND EXCLUDED.gpu_fraction IS NOT NULL"
+# GPU-hours follow the fraction the row keeps, not the profile's current one
+_GPU_HOURS = {
+    c: f"CASE WHEN {_TAKE_TERMS} THEN EXCLUDED.{c} ELSE EXCLUDED.{units} * "
+    f"COALESCE(costs_hourlyusage.gpu_fraction, 1)::float8 END"
+    for c, units in (("gpu_hours", "unit_hours"), ("used_gpu_hours", "used_unit_hours"))
+}
 _UPSERT_SQL = (
     f"INSERT INTO costs_hourlyusage ({', '.join(_COLUMNS)}) "  # noqa: S608 - constant names
     f"SELECT {', '.join(_COLUMNS)} FROM costs_pull_stage "
     f"ON CONFLICT ({', '.join(_KEY)}) DO UPDATE SET "
-    + ", ".join(f"{c} = EXCLUDED.{c}" for c in _MEASURED)
+    + ", ".join(f"{c} = {_GPU_HOURS.get(c, f'EXCLUDED.{c}')}" for c in _MEASURED)
     + ", "
     + ", ".join(
-        f"{c} = CASE WHEN {_KEEP_TERMS} THEN EXCLUDED.{c} ELSE costs_hourlyusage.{c} END"
+        f"{c} = CASE WHEN {_TAKE_TERMS} THEN EXCLUDED.{c} ELSE costs_hourlyusage.{c} END"
         for c in _TERMS
     )
     # an unchanged row is not rewritten: a re-pull of the same hours writes nothing
@@ -213,7 +219,7 @@ _UPSERT_SQL = (
     + ", ".join(f"costs_hourlyusage.{c}" for c in _MEASURED)
     + ") IS DISTINCT FROM ("
     + ", ".join(f"EXCLUDED.{c}" for c in _MEASURED)
-    + f") OR ({_KEEP_TERMS})"
+    + f") OR ({_TAKE_TERMS})"
 )
 
 
