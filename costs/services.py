@@ -18,7 +18,14 @@ from tenants.models import Environment, GpuProfile
 
 from .models import ClusterPullStatus, DailyUsage, HourlyUsage, PriceBookEntry, Source
 from .pricing import exact_fraction
-from .usage import UNPRICED, Terms, build_queries, rollup_rows, sanitize_resource
+from .usage import (
+    UNPRICED,
+    Terms,
+    build_queries,
+    covered_hours,
+    rollup_rows,
+    sanitize_resource,
+)
 
 HOUR = timedelta(hours=1)
 
@@ -42,6 +49,9 @@ class PullResult:
     windows: int = 0
     rows: int = 0
     queries: int = 0
+    # hours of the range Prometheus had no sample for (beyond its retention, or a gap): their
+    # stored rows, if any, were kept as they were
+    hours_without_data: int = 0
 
 
 def pull_usage(
@@ -74,6 +84,14 @@ def pull_usage(
     result = PullResult(cluster=cluster.name, start=start, end=end)
     if start >= end:
         return result
+    pruned_before = _hourly_cutoff(now)
+    if start < pruned_before:
+        raise DomainError(
+            f"Hours before {pruned_before:%Y-%m-%d} are kept only as daily totals "
+            f"(COSTS_HOURLY_RETENTION_DAYS); re-pulling them would rebuild those days from "
+            f"nothing. Start the pull on {pruned_before:%Y-%m-%d} or later.",
+            field="start",
+        )
 
     try:
         client = client or PrometheusClient.for_cluster(
@@ -109,6 +127,7 @@ def pull_usage(
         except PrometheusError as exc:
             _record_failure(cluster.pk, exc)
             raise
+        covered = covered_hours(answers)
         rows = rollup_rows(
             answers,
             resource_names=catalog.resource_names,
@@ -116,9 +135,13 @@ def pull_usage(
             first_hour=w_start,
             end_hour=w_end,
         )
-        result.rows += _store_window(
-            cluster, rows, catalog, w_start, w_end, resuming=resuming, queries=result.queries
+        result.hours_without_data += int((w_end - w_start) / HOUR) - len(
+            {h for h in covered if w_start <= h < w_end}
         )
+        result.rows += _store_window(
+            cluster, rows, catalog, w_start, w_end, resuming=resuming, queries=result.queries,
+            covered=sorted(covered),
+        )  # fmt: skip
         result.windows += 1
     return result
 
@@ -227,6 +250,9 @@ _DELETE_VANISHED_SQL = """
 DELETE FROM costs_hourlyusage h
 WHERE h.cluster_id = %(cluster)s AND h.hour >= %(start)s AND h.hour < %(end)s
   AND h.source = 'prometheus'
+  -- retention guard: only hours Prometheus still has samples for; an hour it no longer holds
+  -- (retention, a gap) keeps what was stored
+  AND h.hour = ANY(%(covered)s)
   AND NOT EXISTS (
     SELECT 1 FROM costs_pull_stage s
     WHERE s.namespace = h.namespace AND s.workload = h.workload
@@ -235,7 +261,9 @@ WHERE h.cluster_id = %(cluster)s AND h.hour >= %(start)s AND h.hour < %(end)s
 """
 
 
-def _store_window(cluster, rows, catalog, w_start, w_end, *, resuming: bool, queries: int) -> int:
+def _store_window(
+    cluster, rows, catalog, w_start, w_end, *, resuming: bool, queries: int, covered: list
+) -> int:
     """Upsert the window's rows (COPY into a temporary table, then one INSERT ... ON CONFLICT
     DO UPDATE), rebuild its days, advance the pull status: one transaction."""
     with transaction.atomic(), pghistory.context(task="costs.pull_usage", cluster=cluster.name):
@@ -267,7 +295,8 @@ def _store_window(cluster, rows, catalog, w_start, w_end, *, resuming: bool, que
             cursor.execute(_UPSERT_SQL)
             # level-based: a series Prometheus no longer has for these hours is no longer stored
             cursor.execute(
-                _DELETE_VANISHED_SQL, {"cluster": cluster.pk, "start": w_start, "end": w_end}
+                _DELETE_VANISHED_SQL,
+                {"cluster": cluster.pk, "start": w_start, "end": w_end, "covered": covered},
             )
         rebuild_daily(cluster_id=cluster.pk, start=w_start, end=w_end)
         now = timezone.now()
@@ -401,12 +430,17 @@ def add_price(
         )
 
 
+def _hourly_cutoff(now: datetime | None = None, keep_days: int | None = None) -> datetime:
+    """Hourly rows before this are pruned (whole days, so a day's daily row stays complete)."""
+    keep_days = keep_days or settings.COSTS_HOURLY_RETENTION_DAYS
+    cutoff = floor_hour(now or timezone.now()) - timedelta(days=keep_days)
+    return cutoff.replace(hour=0)
+
+
 def prune_hourly(*, keep_days: int | None = None, now: datetime | None = None) -> int:
     """Delete hourly rows older than COSTS_HOURLY_RETENTION_DAYS; their daily sums stay, so
     costs and dashboards are unchanged (only the hourly flags look at hours, and only recent)."""
-    keep_days = keep_days or settings.COSTS_HOURLY_RETENTION_DAYS
-    cutoff = floor_hour(now or timezone.now()) - timedelta(days=keep_days)
-    cutoff = cutoff.replace(hour=0)  # whole days only, so a day's daily row stays complete
+    cutoff = _hourly_cutoff(now, keep_days)
     deleted, _ = HourlyUsage.objects.filter(hour__lt=cutoff).delete()
     return deleted
 
