@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from portal import roles
 from tenants.models import GpuProfile
 
-from . import selectors, services
+from . import ranges, selectors, services
 from .models import PriceBookEntry
 
 MAX_RANGE_DAYS = 400
@@ -27,11 +27,15 @@ _MICRO = Decimal("0.000001")
 class RangeInput(serializers.Serializer):
     start = serializers.DateField(required=False, input_formats=["%Y-%m-%d"])
     end = serializers.DateField(required=False, input_formats=["%Y-%m-%d"])
+    range = serializers.ChoiceField(choices=list(ranges.QUICK), required=False)
 
     def validate(self, attrs):
         today = timezone.now().date()
+        if attrs.get("range") and not attrs.get("start") and not attrs.get("end"):
+            start, end = ranges.quick_range(attrs["range"], today)
+            return {"start": start, "end": end}
         end = attrs.get("end") or today
-        start = attrs.get("start") or end.replace(day=1)
+        start = attrs.get("start") or ranges.default_range(end, today)[0]
         if start > end:
             raise ValidationError({"start": ["start must be on or before end."]})
         if (end - start).days > MAX_RANGE_DAYS:
@@ -139,8 +143,11 @@ class TenantCostDetailOutput(serializers.Serializer):
 
 
 _RANGE_PARAMS = [
-    OpenApiParameter("start", str, description="YYYY-MM-DD, default: first day of this month"),
+    OpenApiParameter("start", str, description="YYYY-MM-DD, default: 29 days before end"),
     OpenApiParameter("end", str, description="YYYY-MM-DD (inclusive), default: today"),
+    OpenApiParameter(
+        "range", str, enum=list(ranges.QUICK), description="A quick range, when no start/end"
+    ),
 ]
 
 

@@ -7,17 +7,32 @@ from django.utils import timezone
 
 from tenants.models import GpuProfile
 
+from . import ranges
+
 MAX_RANGE_DAYS = 400
 
 
 class RangeForm(forms.Form):
+    """A date range: explicit start/end, else a quick range, else the trailing 30 days."""
+
     start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # "range" as a field name would clash with the range() method below
+        self.fields["range"] = forms.ChoiceField(
+            required=False, choices=[("", "")] + list(ranges.QUICK.items())
+        )
+
     def clean(self):
         data = super().clean()
-        end = data.get("end") or timezone.now().date()
-        start = data.get("start") or end.replace(day=1)
+        today = timezone.now().date()
+        if data.get("range") and not data.get("start") and not data.get("end"):
+            data["start"], data["end"] = ranges.quick_range(data["range"], today)
+            return data
+        start, end = data.get("start"), data.get("end") or today
+        start = start or ranges.default_range(end, today)[0]
         if start > end:
             self.add_error("start", "The start must be on or before the end.")
         elif (end - start).days > MAX_RANGE_DAYS:
@@ -26,11 +41,13 @@ class RangeForm(forms.Form):
         return data
 
     def range(self) -> tuple[date, date]:
-        """The valid range, or this month to date when the input is invalid."""
+        """The valid range, or the trailing 30 days when the input is invalid."""
         if self.is_valid():
             return self.cleaned_data["start"], self.cleaned_data["end"]
-        today = timezone.now().date()
-        return today.replace(day=1), today
+        return ranges.trailing(timezone.now().date())
+
+    def quick_links(self) -> list[tuple[str, str]]:
+        return list(ranges.QUICK.items())
 
 
 class PriceForm(forms.Form):
