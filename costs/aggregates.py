@@ -98,6 +98,7 @@ def cost_tables(
     windows: dict[str, tuple[date, date]],
     group_by: tuple[str, ...] = ("tenant",),
     tenant_id: int | None = None,
+    tenant_ids: list[int] | None = None,
     cluster_id: int | None = None,
     attributed_only: bool = True,
     prices: Pricing,
@@ -114,6 +115,9 @@ def cost_tables(
     if tenant_id is not None:
         where.append("AND u.tenant_id = %(tenant)s")
         params["tenant"] = tenant_id
+    elif tenant_ids is not None:
+        where.append("AND u.tenant_id = ANY(%(tenants)s)")
+        params["tenants"] = list(tenant_ids)
     elif attributed_only:
         where.append("AND u.tenant_id IS NOT NULL")
     if cluster_id is not None:

@@ -1,7 +1,6 @@
 """Costs API: cost per tenant for a date range, one tenant grouped by environment / workload /
 day, and the price book (finance writes, everyone signed in reads)."""
 
-from datetime import date
 from decimal import Decimal
 
 import pghistory
@@ -312,8 +311,3 @@ def price_book(request):
             user=request.user,
         )
     return Response(PriceOutput(entry).data, status=status.HTTP_201_CREATED)
-
-
-def default_range(today: date | None = None) -> tuple[date, date]:
-    today = today or timezone.now().date()
-    return today.replace(day=1), today

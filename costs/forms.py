@@ -5,7 +5,7 @@ from datetime import date
 from django import forms
 from django.utils import timezone
 
-from tenants.models import GpuProfile
+from tenants.models import GpuProfile, Tenant
 
 from . import ranges
 
@@ -70,4 +70,28 @@ class PriceForm(forms.Form):
         data = super().clean()
         if not data.get("gpu_model") and not data.get("profile"):
             self.add_error("gpu_model", "Pick a GPU model or a profile.")
+        return data
+
+
+class BudgetForm(forms.Form):
+    tenant = forms.ModelChoiceField(
+        queryset=Tenant.objects.order_by("slug"), required=False, to_field_name="slug"
+    )
+    cost_center = forms.CharField(max_length=64, required=False)
+    monthly_amount = forms.DecimalField(max_digits=14, decimal_places=2, min_value=0)
+    thresholds = forms.CharField(
+        initial="50, 80, 100", help_text="Percent of the budget, comma separated"
+    )
+    alert_on_forecast = forms.BooleanField(required=False, initial=True)
+
+    def clean_thresholds(self) -> list[int]:
+        raw = [part.strip() for part in self.cleaned_data["thresholds"].split(",") if part.strip()]
+        if not raw or not all(part.isdigit() for part in raw):
+            raise forms.ValidationError("Give whole percentages separated by commas, e.g. 50, 80.")
+        return [int(part) for part in raw]
+
+    def clean(self):
+        data = super().clean()
+        if bool(data.get("tenant")) == bool((data.get("cost_center") or "").strip()):
+            self.add_error("tenant", "Pick a tenant or type a cost center (one of the two).")
         return data

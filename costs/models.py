@@ -197,3 +197,78 @@ class ClusterPullStatus(models.Model):
 
     def __str__(self) -> str:
         return f"{self.cluster.name}: {self.state}"
+
+
+def default_thresholds() -> list[int]:
+    return [50, 80, 100]
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+class Budget(models.Model):
+    """A monthly budget of one tenant or one cost center, set by finance. Alerts go out when
+    month-to-date cost reaches each threshold (percent) and when the month-end forecast
+    crosses the amount, once each per month."""
+
+    tenant = models.OneToOneField(
+        Tenant, null=True, blank=True, on_delete=models.CASCADE, related_name="budget"
+    )
+    cost_center = models.CharField(max_length=64, blank=True, default="")
+    monthly_amount = models.DecimalField(
+        max_digits=14, decimal_places=2, validators=[MinValueValidator(0)]
+    )
+    currency = models.CharField(max_length=3, default="USD")
+    thresholds = models.JSONField(default=default_thresholds, help_text="Percent, e.g. [50, 80]")
+    alert_on_forecast = models.BooleanField(default=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(tenant__isnull=False) & models.Q(cost_center=""))
+                | (models.Q(tenant__isnull=True) & ~models.Q(cost_center="")),
+                name="budget_one_scope",
+            ),
+            models.UniqueConstraint(
+                fields=["cost_center"],
+                condition=~models.Q(cost_center=""),
+                name="uniq_cost_center_budget",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"budget of {self.scope}: {self.monthly_amount} {self.currency}/month"
+
+    @property
+    def scope(self) -> str:
+        return f"tenant {self.tenant.slug}" if self.tenant_id else f"cost center {self.cost_center}"
+
+
+@pghistory.track(pghistory.InsertEvent())
+class BudgetAlert(models.Model):
+    """One alert sent: the unique key makes each threshold (and the forecast) once a month."""
+
+    class Kind(models.TextChoices):
+        THRESHOLD = "threshold", "Threshold reached"
+        FORECAST = "forecast", "Forecast crosses the budget"
+
+    budget = models.ForeignKey(Budget, on_delete=models.CASCADE, related_name="alerts")
+    month = models.DateField(help_text="First day of the month")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    threshold = models.PositiveSmallIntegerField(help_text="Percent (100 for the forecast)")
+    spent = models.DecimalField(max_digits=14, decimal_places=2)
+    forecast = models.DecimalField(max_digits=14, decimal_places=2)
+    budget_amount = models.DecimalField(max_digits=14, decimal_places=2)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["budget", "month", "kind", "threshold"], name="uniq_budget_alert"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.budget.scope} {self.kind} {self.threshold}% {self.month:%Y-%m}"

@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 
@@ -19,7 +20,7 @@ from portal import roles
 from portal.domain_errors import DomainError
 from tenants.models import Tenant
 
-from . import selectors, services
+from . import budget_status, selectors, services
 from .forms import PriceForm, RangeForm
 from .models import PriceBookEntry
 
@@ -55,11 +56,17 @@ def tenant(request, slug: str):
             "cost": [float(line.cost.quantize(_CENT)) for _, line in data.by_workload],
         },
     }
+    budgets = budget_status.statuses(
+        budget_status.budgets_of_tenant(tenant), today=timezone.now().date()
+    )
     return render(
         request,
         "costs/tenant.html",
-        {"tenant": tenant, "form": form, "data": data, "chart": chart, "start": start, "end": end},
-    )
+        {
+            "tenant": tenant, "form": form, "data": data, "chart": chart, "start": start,
+            "end": end, "budgets": budgets,
+        },
+    )  # fmt: skip
 
 
 @login_required
@@ -70,7 +77,11 @@ def overview(request):
     data = selectors.tenants_overview(start=start, end=end, tenants=_tenants())
     sort = request.GET.get("sort", "-cost")
     rows = selectors.sort_rows(data.rows, sort)
+    today = timezone.now().date()
+    # the overview already has each tenant's month to date and forecast when it ends today
+    spend = {r.tenant.pk: (r.month_to_date, r.forecast) for r in rows} if end == today else None
     context = {
+        "budgets": budget_status.statuses(budget_status.all_budgets(), today=today, spend=spend),
         "form": form,
         "data": data,
         "rows": rows,
