@@ -19,6 +19,8 @@ GROUPS = {
     "cluster": "u.cluster_id",
     "resource": "u.resource_name",
     "namespace": "u.namespace",
+    "model": "u.gpu_model",
+    "product": "u.gpu_product",
 }
 
 _SUMS = ("unit_hours", "gpu_hours", "used_unit_hours", "used_gpu_hours", "requests", "runs")

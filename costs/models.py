@@ -2,6 +2,7 @@
 and the pull status of each cluster."""
 
 import pghistory
+import pgtrigger
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
@@ -272,3 +273,69 @@ class BudgetAlert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.budget.scope} {self.kind} {self.threshold}% {self.month:%Y-%m}"
+
+
+@pghistory.track(pghistory.InsertEvent())
+class MonthClose(models.Model):
+    """Finance closed a month: its chargeback statements are stored lines from then on, and a
+    later change to its usage is an adjustment line in the next month that is closed."""
+
+    month = models.DateField(unique=True, help_text="First day of the month")
+    currency = models.CharField(max_length=3)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    closed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-month"]
+        # a closed month is never reopened (its closer's user row may still be deleted)
+        triggers = [pgtrigger.Protect(name="month_close_not_reopened", operation=pgtrigger.Delete)]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} closed"
+
+
+class StatementLine(models.Model):
+    """One line of a closed month's chargeback statement of one cost center. Written once when
+    the month is closed, never updated or deleted (a database trigger refuses it)."""
+
+    class Kind(models.TextChoices):
+        USAGE = "usage", "GPU usage"
+        SHARED = "shared", "Share of idle capacity"
+        IDLE = "idle", "Idle capacity (not distributed)"
+        ADJUSTMENT = "adjustment", "Adjustment of a closed month"
+
+    close = models.ForeignKey(MonthClose, on_delete=models.PROTECT, related_name="lines")
+    position = models.PositiveIntegerField()
+    cost_center = models.CharField(max_length=64, blank=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    for_month = models.DateField(help_text="The month the usage is from (adjustments: earlier)")
+    tenant = models.CharField(max_length=63, blank=True)
+    environment = models.CharField(max_length=32, blank=True)
+    cluster = models.CharField(max_length=63, blank=True)
+    gpu_model = models.CharField(max_length=100, blank=True)
+    gpu_product = models.CharField(max_length=100, blank=True)
+    resource_name = models.CharField(max_length=100, blank=True)
+    unit_hours = models.DecimalField(max_digits=18, decimal_places=4)
+    gpu_hours = models.DecimalField(max_digits=18, decimal_places=4)
+    burst_gpu_hours = models.DecimalField(max_digits=18, decimal_places=4, default=0)
+    used_gpu_hours = models.DecimalField(max_digits=18, decimal_places=4)
+    cost_allocated = models.DecimalField(max_digits=14, decimal_places=2)
+    cost_idle = models.DecimalField(max_digits=14, decimal_places=2)
+    cost = models.DecimalField(max_digits=14, decimal_places=2, help_text="Charged")
+
+    class Meta:
+        ordering = ["close", "cost_center", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["close", "position"], name="uniq_statement_position")
+        ]
+        indexes = [models.Index(fields=["cost_center", "close"])]
+        triggers = [
+            pgtrigger.Protect(
+                name="statement_line_immutable", operation=pgtrigger.Update | pgtrigger.Delete
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.close.month:%Y-%m} {self.cost_center} {self.kind} {self.tenant} {self.cost}"

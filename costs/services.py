@@ -18,6 +18,7 @@ from tenants.models import Environment, GpuProfile
 
 from .models import ClusterPullStatus, DailyUsage, HourlyUsage, PriceBookEntry, Source
 from .pricing import exact_fraction
+from .statements import last_closed_day
 from .usage import (
     UNPRICED,
     Terms,
@@ -416,6 +417,13 @@ def add_price(
         raise DomainError(
             f"{profile or gpu_model} already has a price before {today}; a change applies from "
             f"today ({today}) or a later day, so past costs are never rewritten.",
+            field="effective_from",
+        )
+    closed_until = last_closed_day()
+    if closed_until is not None and effective_from <= closed_until:
+        raise DomainError(
+            f"Months up to {closed_until} are closed and their statements final; a price "
+            f"applies from {closed_until + timedelta(days=1)} or later.",
             field="effective_from",
         )
     with transaction.atomic():
