@@ -23,7 +23,10 @@ GROUPS = {
     "product": "u.gpu_product",
 }
 
-_SUMS = ("unit_hours", "gpu_hours", "used_unit_hours", "used_gpu_hours", "requests", "runs")
+_SUMS = (
+    "unit_hours", "gpu_hours", "used_unit_hours", "used_gpu_hours", "requests", "runs",
+    "burst_unit_hours",
+)  # fmt: skip
 _NO_PRICE = date(1, 1, 1)
 
 
@@ -134,12 +137,13 @@ def cost_tables(
     # keys come from GROUPS and every value is a parameter
     sql = " ".join(
         [
-            f"SELECT {keys}, u.profile_id, u.gpu_model, u.gpu_fraction, {epoch} AS epoch,",
+            f"SELECT {keys}, u.profile_id, u.gpu_model, u.gpu_fraction, u.burst_factor,",
+            f"{epoch} AS epoch,",
             "BOOL_OR(u.source = 'demo'),",
             ", ".join(columns),
             "FROM costs_dailyusage u WHERE u.day >= %(lo)s AND u.day <= %(hi)s",
             *where,
-            f"GROUP BY {keys}, u.profile_id, u.gpu_model, u.gpu_fraction, epoch",
+            f"GROUP BY {keys}, u.profile_id, u.gpu_model, u.gpu_fraction, u.burst_factor, epoch",
         ]
     )
     tables = {name: CostTable() for name in windows}
@@ -149,7 +153,7 @@ def cost_tables(
         cursor.execute(sql, params)
         for row in cursor.fetchall():
             key = row[0] if width == 1 else tuple(row[:width])
-            profile_id, gpu_model, fraction, epoch_day, demo = row[width : width + 5]
+            profile_id, gpu_model, fraction, burst_factor, epoch_day, demo = row[width : width + 6]
             # priced with the terms recorded with the usage, never the profile's current ones
             price = (
                 prices.book.price_of(profile_id, gpu_model, fraction, epoch_day)
@@ -157,8 +161,8 @@ def cost_tables(
                 else None
             )
             for n, name in enumerate(windows):
-                offset = width + 5 + n * per_window
-                unit_h, gpu_h, used_unit_h, used_gpu_h, requests, runs, first_day = row[
+                offset = width + 6 + n * per_window
+                unit_h, gpu_h, used_unit_h, used_gpu_h, requests, runs, burst_h, first_day = row[
                     offset : offset + per_window
                 ]
                 if first_day is None:
@@ -175,6 +179,9 @@ def cost_tables(
                     requests=requests,
                     runs=runs,
                     unit_price=price,
+                    burst_unit_hours=burst_h or 0.0,
+                    burst_factor=burst_factor,
+                    gpu_share=float(fraction) if fraction is not None else 1.0,
                 )
                 table.demo = table.demo or demo
                 if line.first_day is None or first_day < line.first_day:

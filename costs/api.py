@@ -64,6 +64,12 @@ class CostLineOutput(serializers.Serializer):
     cost_per_request = serializers.DecimalField(max_digits=14, decimal_places=6, allow_null=True)
     runs = serializers.IntegerField(help_text="Training runs (Jobs) started")
     cost_per_run = serializers.DecimalField(max_digits=14, decimal_places=2, allow_null=True)
+    gpu_hours_guaranteed = serializers.FloatField(help_text="Within guaranteed quota")
+    gpu_hours_burst = serializers.FloatField(help_text="Above guaranteed quota (borrowed)")
+    cost_guaranteed = serializers.DecimalField(max_digits=14, decimal_places=2)
+    cost_burst = serializers.DecimalField(
+        max_digits=14, decimal_places=2, help_text="Burst hours at the burst price factor"
+    )
     gpu_hours_unpriced = serializers.FloatField(
         help_text="GPU-hours on a GPU product with no profile or price: not in cost_allocated"
     )
@@ -163,6 +169,10 @@ def _line(line, currency: str) -> dict:
         ),
         "runs": round(line.runs),
         "cost_per_run": str(line.cost_per_run.quantize(_CENT)) if line.cost_per_run else None,
+        "gpu_hours_guaranteed": round(line.guaranteed_gpu_hours, 4),
+        "gpu_hours_burst": round(line.burst_gpu_hours, 4),
+        "cost_guaranteed": str(line.guaranteed_cost.quantize(_CENT)),
+        "cost_burst": str(line.burst_cost.quantize(_CENT)),
         "gpu_hours_unpriced": round(line.unpriced_gpu_hours, 4),
         "currency": currency,
     }

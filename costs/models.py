@@ -1,6 +1,8 @@
 """Usage rollups pulled from Prometheus (hourly, and daily derived from them), the price book,
 and the pull status of each cluster."""
 
+from decimal import Decimal
+
 import pghistory
 import pgtrigger
 from django.conf import settings
@@ -50,6 +52,12 @@ class UsageFields(models.Model):
         max_digits=20, decimal_places=18, null=True, blank=True,
         help_text="Exact share of a GPU per unit (1/7 to 18 decimals); NULL when unpriced",
     )  # fmt: skip
+    # Showback: unit-hours above the namespace's guaranteed quota (borrowed from idle capacity),
+    # and the price factor burst hours were recorded with (COSTS_BURST_PRICE_FACTOR then).
+    burst_unit_hours = models.FloatField(default=0, db_default=0)
+    burst_factor = models.DecimalField(
+        max_digits=6, decimal_places=4, default=Decimal(1), db_default=Decimal(1)
+    )
     unit_hours = models.FloatField(default=0)
     gpu_hours = models.FloatField(default=0)
     used_unit_hours = models.FloatField(default=0)
@@ -109,6 +117,7 @@ class DailyUsage(UsageFields):
                     "profile",
                     "gpu_model",
                     "gpu_fraction",
+                    "burst_factor",
                     "day",
                 ],
                 name="uniq_daily_usage",

@@ -116,6 +116,8 @@ class CostLine:
     cost: Decimal = Decimal(0)
     cost_used: Decimal = Decimal(0)
     unpriced_gpu_hours: float = 0.0
+    burst_gpu_hours: float = 0.0  # of gpu_hours: above guaranteed quota (borrowed)
+    burst_cost: Decimal = Decimal(0)  # of cost: what the burst hours cost (at the burst factor)
     first_day: date | None = None  # first day with usage in the group
 
     def add(
@@ -128,7 +130,12 @@ class CostLine:
         requests: float,
         unit_price: Decimal | None,
         runs: float = 0.0,
+        burst_unit_hours: float = 0.0,
+        burst_factor: Decimal = Decimal(1),
+        gpu_share: float = 1.0,
     ) -> None:
+        """Burst unit-hours are part of `unit_hours`; they cost `burst_factor` x the price."""
+        self.burst_gpu_hours += burst_unit_hours * gpu_share
         self.unit_hours += unit_hours
         self.gpu_hours += gpu_hours
         self.used_gpu_hours += used_gpu_hours
@@ -137,7 +144,10 @@ class CostLine:
         if unit_price is None:
             self.unpriced_gpu_hours += gpu_hours
             return
-        self.cost += unit_price * Decimal(repr(unit_hours))
+        burst = Decimal(repr(burst_unit_hours))
+        burst_cost = unit_price * burst * burst_factor
+        self.cost += unit_price * (Decimal(repr(unit_hours)) - burst) + burst_cost
+        self.burst_cost += burst_cost
         self.cost_used += unit_price * Decimal(repr(used_unit_hours))
 
     def merge(self, line: "CostLine") -> None:
@@ -150,10 +160,20 @@ class CostLine:
         self.cost += line.cost
         self.cost_used += line.cost_used
         self.unpriced_gpu_hours += line.unpriced_gpu_hours
+        self.burst_gpu_hours += line.burst_gpu_hours
+        self.burst_cost += line.burst_cost
 
     @property
     def utilization(self) -> float:
         return utilization(self.used_gpu_hours, self.gpu_hours)
+
+    @property
+    def guaranteed_gpu_hours(self) -> float:
+        return self.gpu_hours - self.burst_gpu_hours
+
+    @property
+    def guaranteed_cost(self) -> Decimal:
+        return self.cost - self.burst_cost
 
     @property
     def idle_cost(self) -> Decimal:

@@ -14,7 +14,7 @@ from portal import roles
 from tenants.models import Environment, GpuProfile, Tenant
 
 from . import forecast
-from .aggregates import CostTable, cost_tables, pricing
+from .aggregates import CostTable, cost_table, cost_tables, pricing
 from .models import ClusterPullStatus, DailyUsage, Source
 from .pricing import CostLine
 
@@ -384,6 +384,7 @@ class ProfileUsage:
     allocated_gpu_hours: float = 0.0
     used_gpu_hours: float = 0.0
     unallocated_gpu_hours: float = 0.0
+    unallocated_cost: Decimal = Decimal(0)  # capacity no tenant held, at its price
 
     @property
     def utilization(self) -> float:
@@ -397,7 +398,8 @@ class ProfileUsage:
 
 
 def platform_usage(*, start: date, end: date) -> list[ProfileUsage]:
-    """Cluster utilization and idle capacity by GPU product and resource: four queries."""
+    """Cluster utilization, idle capacity and its cost by GPU product and resource: six
+    queries."""
     from clusters.models import Cluster
 
     clusters = dict(Cluster.objects.values_list("id", "name"))
@@ -430,6 +432,13 @@ def platform_usage(*, start: date, end: date) -> list[ProfileUsage]:
                 row.used_gpu_hours += used
     for cap in ClusterCapacity.objects.all():
         item(cap.cluster_id, cap.gpu_product, cap.resource_name).capacity += cap.capacity
+    idle = cost_table(
+        start=start, end=end, group_by=("cluster", "product", "resource", "namespace", "tenant"),
+        attributed_only=False, prices=pricing(),
+    )  # fmt: skip
+    for (cluster_id, product, resource, namespace, tenant_id), line in idle.lines.items():
+        if tenant_id is None and not namespace:
+            item(cluster_id, product or "", resource).unallocated_cost += line.cost
     return sorted(usage.values(), key=lambda u: (u.cluster, u.gpu_product, u.resource_name))
 
 

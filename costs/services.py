@@ -14,7 +14,7 @@ from django.utils import timezone
 from clusters.models import Cluster, ClusterCapacity
 from clusters.prometheus import PrometheusClient, PrometheusError
 from portal.domain_errors import DomainError
-from tenants.models import Environment, GpuProfile
+from tenants.models import Environment, GpuProfile, QuotaGrant
 
 from .models import ClusterPullStatus, DailyUsage, HourlyUsage, PriceBookEntry, Source
 from .pricing import exact_fraction
@@ -26,6 +26,7 @@ from .usage import (
     covered_hours,
     rollup_rows,
     sanitize_resource,
+    split_burst,
 )
 
 HOUR = timedelta(hours=1)
@@ -136,6 +137,7 @@ def pull_usage(
             first_hour=w_start,
             end_hour=w_end,
         )
+        split_burst(rows, catalog.guaranteed)
         result.hours_without_data += int((w_end - w_start) / HOUR) - len(
             {h for h in covered if w_start <= h < w_end}
         )
@@ -156,6 +158,7 @@ class _Catalog:
     by_key: dict[tuple[str, str], Terms]
     fallback_product: dict[str, str]
     environments: dict[str, tuple[int, int]]
+    guaranteed: dict[tuple[str, int], float]  # (namespace, profile id) -> guaranteed units
 
     def product(self, resource_name: str, reported: str) -> str:
         return reported or self.fallback_product.get(resource_name, "")
@@ -165,7 +168,7 @@ class _Catalog:
 
 
 def _catalog(cluster: Cluster) -> _Catalog:
-    """Three queries whatever the number of tenants. A pod whose device neither DCGM nor its
+    """Four queries whatever the number of tenants. A pod whose device neither DCGM nor its
     node's label names counts as the only product the cluster has of that resource (its
     capacity, else the catalog); with several candidates it stays unknown and unpriced."""
     by_key: dict[tuple[str, str], Terms] = {}
@@ -194,7 +197,13 @@ def _catalog(cluster: Cluster) -> _Catalog:
         )
     }
     names = set(products_of) | set(capacity)
+    guaranteed: dict[tuple[str, int], float] = {}
+    for ns, profile_id, units in QuotaGrant.objects.filter(
+        environment__cluster=cluster, revoked_at__isnull=True
+    ).values_list("environment__namespace", "profile_id", "guaranteed"):
+        guaranteed[(ns, profile_id)] = guaranteed.get((ns, profile_id), 0.0) + units
     return _Catalog(
+        guaranteed=guaranteed,
         resource_names={sanitize_resource(name): name for name in names},
         by_key=by_key,
         fallback_product=fallback,
@@ -204,18 +213,20 @@ def _catalog(cluster: Cluster) -> _Catalog:
 
 _COLUMNS = [
     "cluster_id", "namespace", "workload", "resource_name", "gpu_product", "hour", "tenant_id",
-    "environment_id", "profile_id", "gpu_model", "gpu_fraction", "unit_hours", "gpu_hours",
-    "used_unit_hours", "used_gpu_hours", "fb_peak_mib", "requests", "runs", "source",
+    "environment_id", "profile_id", "gpu_model", "gpu_fraction", "burst_factor", "unit_hours",
+    "burst_unit_hours", "gpu_hours", "used_unit_hours", "used_gpu_hours", "fb_peak_mib",
+    "requests", "runs", "source",
 ]  # fmt: skip
 _KEY = ["cluster_id", "namespace", "workload", "resource_name", "gpu_product", "hour"]
 # Recorded once: re-pulling stored hours keeps the model and fraction they were priced with.
 # Only usage stored unpriced (no profile for its product then) takes the terms found now.
-_TERMS = ["profile_id", "gpu_model", "gpu_fraction"]
+_TERMS = ["profile_id", "gpu_model", "gpu_fraction", "burst_factor"]
 _STAGE_SQL = """
 CREATE TEMP TABLE costs_pull_stage (
     cluster_id bigint, namespace text, workload text, resource_name text, gpu_product text,
     hour timestamptz, tenant_id bigint, environment_id bigint, profile_id bigint,
-    gpu_model text, gpu_fraction numeric(20, 18), unit_hours float8,
+    gpu_model text, gpu_fraction numeric(20, 18), burst_factor numeric(6, 4), unit_hours float8,
+    burst_unit_hours float8,
     gpu_hours float8, used_unit_hours float8, used_gpu_hours float8, fb_peak_mib float8,
     requests float8, runs float8, source text
 ) ON COMMIT DROP
@@ -267,6 +278,7 @@ def _store_window(
 ) -> int:
     """Upsert the window's rows (COPY into a temporary table, then one INSERT ... ON CONFLICT
     DO UPDATE), rebuild its days, advance the pull status: one transaction."""
+    burst_factor = Decimal(settings.COSTS_BURST_PRICE_FACTOR)
     with transaction.atomic(), pghistory.context(task="costs.pull_usage", cluster=cluster.name):
         status = ClusterPullStatus.objects.select_for_update().get(cluster=cluster)
         with connection.cursor() as cursor:
@@ -281,7 +293,8 @@ def _store_window(
                         (
                             cluster.pk, r.namespace, r.workload, r.resource_name,
                             r.gpu_product, r.hour, tenant_id, env_id, r.terms.profile_id,
-                            r.terms.gpu_model, r.terms.fraction, r.units, r.gpu_hours,
+                            r.terms.gpu_model, r.terms.fraction, burst_factor, r.units,
+                            r.burst_units, r.gpu_hours,
                             r.used_units, r.used_gpu_hours,
                             r.fb_peak_mib, r.requests, r.runs, Source.PROMETHEUS.value,
                         )
@@ -336,18 +349,20 @@ WHERE cluster_id = %(cluster)s AND day >= %(first_day)s AND day < %(end_day)s
 _DAILY_SQL = """
 INSERT INTO costs_dailyusage (
     cluster_id, namespace, workload, resource_name, gpu_product, day, tenant_id,
-    environment_id, profile_id, gpu_model, gpu_fraction, unit_hours, gpu_hours,
-    used_unit_hours, used_gpu_hours, fb_peak_mib, requests, runs, source, hours
+    environment_id, profile_id, gpu_model, gpu_fraction, burst_factor, unit_hours,
+    burst_unit_hours, gpu_hours, used_unit_hours, used_gpu_hours, fb_peak_mib, requests, runs,
+    source, hours
 )
 SELECT cluster_id, namespace, workload, resource_name, gpu_product,
        (hour AT TIME ZONE 'UTC')::date, MAX(tenant_id), MAX(environment_id), profile_id,
-       gpu_model, gpu_fraction,
-       SUM(unit_hours), SUM(gpu_hours), SUM(used_unit_hours), SUM(used_gpu_hours),
+       gpu_model, gpu_fraction, burst_factor,
+       SUM(unit_hours), SUM(burst_unit_hours), SUM(gpu_hours), SUM(used_unit_hours),
+       SUM(used_gpu_hours),
        MAX(fb_peak_mib), SUM(requests), SUM(runs), MIN(source), COUNT(*)
 FROM costs_hourlyusage
 WHERE cluster_id = %(cluster)s AND hour >= %(start)s AND hour < %(end)s
 GROUP BY cluster_id, namespace, workload, resource_name, gpu_product,
-         (hour AT TIME ZONE 'UTC')::date, profile_id, gpu_model, gpu_fraction
+         (hour AT TIME ZONE 'UTC')::date, profile_id, gpu_model, gpu_fraction, burst_factor
 """
 
 

@@ -9,21 +9,24 @@ late) shows up as an adjustment line in the next month closed, never as a rewrit
 """
 
 import calendar
+from collections import defaultdict
 from dataclasses import asdict, dataclass
 from datetime import date
 from decimal import Decimal
 
 import pghistory
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from clusters.models import Cluster
 from portal import roles
 from portal.domain_errors import DomainError
-from tenants.models import Environment, Tenant
+from tenants.models import Environment, QuotaGrant, Tenant
 
 from .aggregates import cost_tables, pricing
 from .models import MonthClose, StatementLine
+from .pricing import exact_fraction
 
 HOURS = Decimal("0.0001")
 CENT = Decimal("0.01")
@@ -118,11 +121,58 @@ def compute_lines(month: date) -> list[Line]:
                 cluster=clusters.get(cluster_id, "?"), gpu_model=model or "",
                 gpu_product=product or "", resource_name=resource, unit_hours=_dec(c.unit_hours),
                 gpu_hours=_dec(c.gpu_hours), used_gpu_hours=_dec(c.used_gpu_hours),
+                burst_gpu_hours=_dec(c.burst_gpu_hours),
                 cost_allocated=c.cost, cost_idle=c.idle_cost if kind == "usage" else c.cost,
                 cost=c.cost,
             )
         )  # fmt: skip
+    if settings.COSTS_IDLE_DISTRIBUTION == "guaranteed":
+        lines = _share_idle_capacity(lines, tenants)
     return _merge(lines)
+
+
+def guaranteed_shares(tenants: dict) -> dict[str, dict[tuple[str, str], Decimal]]:
+    """cluster name -> {(tenant slug, cost center): share of the guaranteed GPU-equivalents
+    granted on that cluster} from the live quota grants: one query."""
+    weights: dict[str, dict[tuple[str, str], Decimal]] = defaultdict(dict)
+    grants = QuotaGrant.objects.filter(revoked_at__isnull=True).values_list(
+        "environment__cluster__name", "tenant_id", "guaranteed", "profile__gpu_fraction",
+        "profile__replicas",
+    )  # fmt: skip
+    for cluster, tenant_id, units, fraction, replicas in grants:
+        who = tenants.get(tenant_id)
+        if who is None or not units:
+            continue
+        gpus = units * exact_fraction(fraction, replicas=replicas)
+        weights[cluster][who] = weights[cluster].get(who, Decimal(0)) + gpus
+    shares = {}
+    for cluster, by_tenant in weights.items():
+        total = sum(by_tenant.values())
+        shares[cluster] = {who: w / total for who, w in by_tenant.items()}
+    return shares
+
+
+def _share_idle_capacity(lines: list[Line], tenants: dict) -> list[Line]:
+    """Idle capacity of a cluster becomes "shared" lines of the tenants holding guaranteed
+    quota there, pro rata; a cluster nobody has a guarantee on keeps its idle line."""
+    shares = guaranteed_shares(tenants)
+    out = []
+    for line in lines:
+        split = shares.get(line.cluster) if line.kind == "idle" else None
+        if not split:
+            out.append(line)
+            continue
+        for (slug, center), share in sorted(split.items()):
+            part = Line(
+                cost_center=center, kind="shared", for_month=line.for_month, tenant=slug,
+                environment="(share of idle capacity)", cluster=line.cluster,
+                gpu_model=line.gpu_model, gpu_product=line.gpu_product,
+                resource_name=line.resource_name,
+            )  # fmt: skip
+            for name in (*_QUANTITIES, *_MONEY):
+                setattr(part, name, Decimal(getattr(line, name)) * share)
+            out.append(part)
+    return out
 
 
 def _merge(lines: list[Line]) -> list[Line]:

@@ -160,6 +160,7 @@ class HourRow:
     requests: float = 0.0
     runs: float = 0.0
     terms: Terms = UNPRICED
+    burst_units: float = 0.0  # of `units`, above the namespace's guaranteed quota
 
     @property
     def gpu_hours(self) -> float:
@@ -175,6 +176,21 @@ class Catalog(Protocol):
         """The product a unit of `resource_name` on `reported` ("" = unknown) is counted as."""
 
     def terms(self, resource_name: str, product: str) -> Terms: ...
+
+
+def split_burst(rows: list[HourRow], guaranteed: dict[tuple[str, int], float]) -> None:
+    """Mark the unit-hours of each (namespace, profile, hour) above the namespace's guaranteed
+    units of that profile as burst (borrowed), shared among its rows pro rata to their units.
+    Capacity no tenant holds and usage with no profile have no quota: no burst."""
+    groups: dict[tuple, list[HourRow]] = defaultdict(list)
+    for r in rows:
+        if r.namespace and r.terms.profile_id is not None:
+            groups[(r.namespace, r.terms.profile_id, r.hour)].append(r)
+    for (namespace, profile_id, _hour), members in groups.items():
+        total = sum(r.units for r in members)
+        above = total - guaranteed.get((namespace, profile_id), 0.0)
+        for r in members:
+            r.burst_units = above * r.units / total if above > 0 and total else 0.0
 
 
 def _hours(series) -> list[tuple[datetime, float]]:

@@ -180,6 +180,11 @@ COSTS_PROMETHEUS_TIMEOUT = float(os.environ.get("COSTS_PROMETHEUS_TIMEOUT", "60"
 COSTS_FORGOTTEN_JOB_DAYS = int(os.environ.get("COSTS_FORGOTTEN_JOB_DAYS", "3"))
 COSTS_HOURLY_RETENTION_DAYS = int(os.environ.get("COSTS_HOURLY_RETENTION_DAYS", "400"))
 COSTS_CURRENCY = os.environ.get("COSTS_CURRENCY", "USD")
+# Showback: burst (borrowed) GPU-hours cost this factor x the price (recorded with the usage)
+COSTS_BURST_PRICE_FACTOR = os.environ.get("COSTS_BURST_PRICE_FACTOR", "1.0")
+# Idle capacity on chargeback statements: "platform" (kept on the platform's line) or
+# "guaranteed" (shared among tenants pro rata to their guaranteed quota on the cluster)
+COSTS_IDLE_DISTRIBUTION = os.environ.get("COSTS_IDLE_DISTRIBUTION", "platform")
 # Alertmanager receivers generated from the on-call directory.
 PORTAL_CHAT_WEBHOOK_URL = os.environ.get("PORTAL_CHAT_WEBHOOK_URL", "")
 PORTAL_ALERT_SMTP_SMARTHOST = os.environ.get("PORTAL_ALERT_SMTP_SMARTHOST", "localhost:25")
