@@ -82,6 +82,12 @@ def printable(request):
     return render(request, "costs/statement.html", {"s": data})
 
 
+def _text(value: str) -> str:
+    """A text cell a spreadsheet must not run as a formula (CSV injection); numbers, negative
+    adjustments included, are written as they are."""
+    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
 def render_csv(data: statements.Statement) -> str:
     """The statement as CSV: a pure function of its lines (closed: stored lines)."""
     out = io.StringIO()
@@ -90,16 +96,17 @@ def render_csv(data: statements.Statement) -> str:
     for line in data.lines:
         writer.writerow(
             [
-                f"{data.month:%Y-%m}", line.cost_center, line.kind, f"{line.for_month:%Y-%m}",
-                line.tenant, line.environment, line.cluster, line.gpu_model, line.gpu_product,
-                line.resource_name, line.unit_hours, line.gpu_hours, line.burst_gpu_hours,
+                f"{data.month:%Y-%m}", _text(line.cost_center), line.kind,
+                f"{line.for_month:%Y-%m}", _text(line.tenant), _text(line.environment),
+                _text(line.cluster), _text(line.gpu_model), _text(line.gpu_product),
+                _text(line.resource_name), line.unit_hours, line.gpu_hours, line.burst_gpu_hours,
                 line.used_gpu_hours, line.cost_allocated, line.cost_idle, line.cost,
                 data.currency,
             ]
         )  # fmt: skip
     t = data.total
     writer.writerow(
-        [f"{data.month:%Y-%m}", data.cost_center, "TOTAL", "", "", "", "", "", "", "",
+        [f"{data.month:%Y-%m}", _text(data.cost_center), "TOTAL", "", "", "", "", "", "", "",
          t.unit_hours, t.gpu_hours, t.burst_gpu_hours, t.used_gpu_hours, t.cost_allocated,
          t.cost_idle, t.cost, data.currency]
     )  # fmt: skip
