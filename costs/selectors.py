@@ -134,9 +134,7 @@ def tenants_overview(*, start: date, end: date, tenants) -> Overview:
         )
     total = CostLine(key="total")
     for row in rows:
-        for attr in ("unit_hours", "gpu_hours", "used_gpu_hours", "requests", "runs", "cost",
-                     "cost_used"):  # fmt: skip
-            setattr(total, attr, getattr(total, attr) + getattr(row.line, attr))
+        total.merge(row.line)
     return Overview(
         rows=rows,
         total=total,

@@ -87,7 +87,12 @@ def pull_usage(
     if start >= end:
         return result
     pruned_before = _hourly_cutoff(now)
-    if start < pruned_before:
+    if resuming and start < pruned_before:
+        # not pulled for longer than hourly rows are kept: resume where rows are still hourly
+        start = result.start = pruned_before
+        with pghistory.context(task="costs.pull_usage", cluster=cluster.name):
+            ClusterPullStatus.objects.filter(pk=status.pk).update(pulled_until=pruned_before)
+    elif start < pruned_before:
         raise DomainError(
             f"Hours before {pruned_before:%Y-%m-%d} are kept only as daily totals "
             f"(COSTS_HOURLY_RETENTION_DAYS); re-pulling them would rebuild those days from "

@@ -58,3 +58,23 @@ def test_a_pull_before_the_hourly_retention_is_refused(mixed, settings):
 
     with pytest.raises(DomainError, match="kept only as daily totals"):
         services.pull_usage(cluster_id=cluster.pk, start=fleet.BASE, now=NOW)
+
+
+def test_a_resumed_pull_older_than_the_hourly_retention_starts_at_it(db, settings):
+    from datetime import UTC, datetime
+
+    from clusters.prometheus import PrometheusError
+    from clusters.tests.factories import ClusterFactory
+    from costs.models import ClusterPullStatus
+
+    settings.COSTS_HOURLY_RETENTION_DAYS = 2
+    cluster = ClusterFactory(name="dormant", prometheus_url="")
+    ClusterPullStatus.objects.create(cluster=cluster, pulled_until=datetime(2025, 1, 1, tzinfo=UTC))
+    now = datetime(2026, 1, 10, 12, 30, tzinfo=UTC)
+
+    with pytest.raises(PrometheusError):  # no Prometheus configured: the pull fails after
+        services.pull_usage(cluster_id=cluster.pk, now=now)
+
+    assert ClusterPullStatus.objects.get(cluster=cluster).pulled_until == datetime(
+        2026, 1, 8, tzinfo=UTC
+    )
