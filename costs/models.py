@@ -10,6 +10,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 
 from clusters.models import Cluster
+from portal.audit import audited
 from tenants.models import Environment, GpuProfile, Tenant
 
 
@@ -138,7 +139,7 @@ class DailyUsage(UsageFields):
         return f"{self.namespace or '(unallocated)'} {self.resource_name} {self.day}"
 
 
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+@audited()
 class PriceBookEntry(models.Model):
     """Hourly price of one GPU of a model, or of one unit of a profile (override), from a day on.
 
@@ -186,7 +187,7 @@ class PriceBookEntry(models.Model):
         return f"{what}: {self.hourly_price} {self.currency}/h from {self.effective_from}"
 
 
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+@audited()
 class ClusterPullStatus(models.Model):
     """Where the usage pull of one cluster stands: hours before `pulled_until` are stored."""
 
@@ -213,7 +214,7 @@ def default_thresholds() -> list[int]:
     return [50, 80, 100]
 
 
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+@audited()
 class Budget(models.Model):
     """A monthly budget of one tenant or one cost center, set by finance. Alerts go out when
     month-to-date cost reaches each threshold (percent) and when the month-end forecast

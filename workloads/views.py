@@ -9,8 +9,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from portal.domain_errors import DomainError
+from portal.form_errors import add_domain_error
 
-from . import selectors, services
+from . import gates, selectors, services
 from .forms import CanaryForm, PromoteForm, RevisionSpecForm, RollbackForm, WorkloadCreateForm
 from .models import REVISION_SPEC_FIELDS, Template
 
@@ -31,11 +32,6 @@ def workload_list(request, slug):
     }
     template = "workloads/_list_partial.html" if request.htmx else "workloads/list.html"
     return render(request, template, context)
-
-
-def _apply_domain_error(form, exc: DomainError) -> None:
-    field = exc.field if exc.field in form.fields else None
-    form.add_error(field, str(exc))
 
 
 @login_required
@@ -60,7 +56,7 @@ def workload_create(request, slug):
                 **{f: data[f] for f in REVISION_SPEC_FIELDS},
             )
         except DomainError as exc:
-            _apply_domain_error(form, exc)
+            add_domain_error(form, exc)
         else:
             messages.success(request, f"Registered {workload.name} (revision 1).")
             return redirect("workloads:detail", slug=tenant.slug, name=workload.name)
@@ -81,7 +77,7 @@ def _detail_context(request, workload) -> dict:
             "gates": preview.gates,
             "up_to_date": preview.up_to_date,
         }
-        for preview in services.preview_promotions(workload)
+        for preview in gates.preview_promotions(workload)
     ]
     latest = selectors.latest_revision(workload)
     return {
@@ -122,7 +118,7 @@ def workload_revise(request, slug, name):
                 workload=workload, actor=request.user, **form.cleaned_data
             )
         except DomainError as exc:
-            _apply_domain_error(form, exc)
+            add_domain_error(form, exc)
         else:
             messages.success(request, f"Revision {revision.number} stored; promote it to dev.")
             return redirect("workloads:detail", slug=slug, name=name)
