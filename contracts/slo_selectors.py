@@ -143,3 +143,57 @@ def slo_overview(*, today: date | None = None) -> tuple[list[WorkloadSlo], list[
         key=lambda r: (r.status.sort_key, r.workload.name),
     )
     return measured, broken
+
+
+def staging_slo_evidence(workload, *, now=None):
+    """The evidence the prod gate needs (workloads.services.SloEvidence), or None when the
+    workload declares no SLO to measure. Below target: availability or P99 latency of the
+    last 24 h misses the document's target, or staging has no SLI data at all."""
+    from workloads.services import SloEvidence
+
+    from .models import SloGateOverride
+
+    now = now or timezone.now()
+    status = environment_slo(workload, "staging", today=now.date())
+    if status is None:
+        return None
+    parts, below = [], False
+    if status.state == "failing" or status.attainment_24h_pct is None:
+        below = True
+        reason = status.last_error or "no requests measured"
+        parts.append(f"no SLI data for staging over the last 24 h ({reason})")
+    else:
+        if status.availability_target_pct is not None:
+            missed = status.attainment_24h_pct < status.availability_target_pct
+            below |= missed
+            parts.append(
+                f"availability {status.attainment_24h_pct:.3f} % "
+                f"{'<' if missed else '>='} target {status.availability_target_pct:g} %"
+            )
+        if status.latency_target_ms and status.p99_latency_24h_ms is not None:
+            missed = status.p99_latency_24h_ms > status.latency_target_ms
+            below |= missed
+            parts.append(
+                f"P99 latency {status.p99_latency_24h_ms:.0f} ms "
+                f"{'>' if missed else '<='} target {status.latency_target_ms} ms"
+            )
+    summary = "staging SLO over the last 24 h: " + ", ".join(parts)
+    override = ""
+    if below:
+        staging = (
+            WorkloadEnvironment.objects.filter(workload=workload, environment__name="staging")
+            .select_related("current_revision")
+            .first()
+        )
+        number = staging.current_revision.number if staging else None
+        granted = (
+            SloGateOverride.objects.filter(
+                workload=workload, revision_number=number, expires_at__gt=now
+            )
+            .select_related("created_by")
+            .first()
+        )
+        if granted:
+            who = granted.created_by.username if granted.created_by else "a former SRE"
+            override = f"SRE {who} ({granted.reason})"
+    return SloEvidence(below_target=below, summary=summary, override=override)

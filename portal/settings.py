@@ -185,6 +185,13 @@ PORTAL_CHAT_WEBHOOK_URL = os.environ.get("PORTAL_CHAT_WEBHOOK_URL", "")
 PORTAL_ALERT_SMTP_SMARTHOST = os.environ.get("PORTAL_ALERT_SMTP_SMARTHOST", "localhost:25")
 PORTAL_ALERT_SMTP_FROM = os.environ.get("PORTAL_ALERT_SMTP_FROM", "alertmanager@gpu-portal")
 
+# Measured SLOs (contracts app): Alertmanager reads/silences, Grafana dashboard ConfigMaps.
+CONTRACTS_ALERTMANAGER_TIMEOUT = float(os.environ.get("CONTRACTS_ALERTMANAGER_TIMEOUT", "5"))
+CONTRACTS_SILENCE_MAX_MINUTES = int(os.environ.get("CONTRACTS_SILENCE_MAX_MINUTES", "240"))
+CONTRACTS_GRAFANA_DASHBOARD_LABEL = os.environ.get(
+    "CONTRACTS_GRAFANA_DASHBOARD_LABEL", "grafana_dashboard"
+)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",

@@ -187,11 +187,16 @@ def workload_promote(request, pk: int):
     workload = selectors.workload_for_user(request.user, pk=pk)
     data = EnvironmentInput(data=request.data)
     data.is_valid(raise_exception=True)
+    environment = data.validated_data["environment"]
+    slo = None
+    if environment == "prod":
+        # measured by contracts (which builds on workloads): handed to the gate from here
+        from contracts.slo_selectors import staging_slo_evidence
+
+        slo = staging_slo_evidence(workload)
     with _context(request):
         record = services.promote(
-            workload=workload,
-            environment_name=data.validated_data["environment"],
-            actor=request.user,
+            workload=workload, environment_name=environment, actor=request.user, slo=slo
         )
     return Response(
         {

@@ -60,6 +60,7 @@ GATE_QUOTA = "quota"
 GATE_PINNED = "image-pinned-by-digest"
 GATE_DOCUMENT = "interface-document-complete"
 GATE_SIGN_OFF = "sre-production-sign-off"
+GATE_STAGING_SLO = "staging-slo"
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,31 @@ class GateResult:
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class SloEvidence:
+    """The staging SLO over the last 24 h, measured elsewhere (contracts) and passed in by the
+    caller: workloads reads no SLIs. `summary` carries the numbers for the gate's message;
+    `override` names the SRE and reason when one let this revision through anyway."""
+
+    below_target: bool
+    summary: str
+    override: str = ""
+
+
+def slo_gate(evidence: SloEvidence) -> GateResult:
+    if not evidence.below_target:
+        return GateResult(GATE_STAGING_SLO, True, evidence.summary)
+    if evidence.override:
+        return GateResult(
+            GATE_STAGING_SLO, True, f"{evidence.summary}; overridden by {evidence.override}"
+        )
+    return GateResult(
+        GATE_STAGING_SLO,
+        False,
+        f"{evidence.summary}: fix staging first, or ask an SRE to override with a reason.",
+    )
 
 
 def _require_writer(actor, tenant, action: str) -> None:
@@ -304,12 +330,14 @@ def source_revision(workload, environment_name: str) -> WorkloadRevision | None:
 
 
 def evaluate_gates(
-    *, workload, environment, revision, lock=False, readiness=None
+    *, workload, environment, revision, lock=False, readiness=None, slo=None
 ) -> list[GateResult]:
     results = [quota_gate(workload=workload, revision=revision, environment=environment, lock=lock)]
     if environment.name != EnvironmentName.DEV:
         results.append(pinned_gate(revision))
         results.extend(document_gates(workload, environment, readiness))
+    if environment.name == EnvironmentName.PROD and slo is not None:
+        results.append(slo_gate(slo))
     return results
 
 
@@ -343,7 +371,7 @@ class PromotionPreview:
         )
 
 
-def preview_promotions(workload) -> list[PromotionPreview]:
+def preview_promotions(workload, slo: SloEvidence | None = None) -> list[PromotionPreview]:
     """For each environment of the tenant, in order: what runs there, what a promotion would
     deploy and the gate results it would have now (for pages and dry runs)."""
     from contracts.selectors import document_readiness  # contracts builds on workloads
@@ -365,14 +393,21 @@ def preview_promotions(workload) -> list[PromotionPreview]:
         gates = []
         if candidate is not None and not (dep and dep.current_revision_id == candidate.pk):
             gates = evaluate_gates(
-                workload=workload, environment=env, revision=candidate, readiness=readiness
+                workload=workload,
+                environment=env,
+                revision=candidate,
+                readiness=readiness,
+                slo=slo,
             )
         previews.append(PromotionPreview(env, dep, candidate, gates))
     return previews
 
 
-def promote(*, workload: Workload, environment_name: str, actor) -> PromotionRecord:
-    """Deploy into an environment what the one before it runs, if every gate passes."""
+def promote(
+    *, workload: Workload, environment_name: str, actor, slo: SloEvidence | None = None
+) -> PromotionRecord:
+    """Deploy into an environment what the one before it runs, if every gate passes. `slo`:
+    the staging SLO evidence for a prod promotion, from the caller (see SloEvidence)."""
     _require_writer(actor, workload.tenant, "promote workloads")
     env = _target_environment(workload, environment_name)
     with transaction.atomic():
@@ -393,7 +428,9 @@ def promote(*, workload: Workload, environment_name: str, actor) -> PromotionRec
             raise DomainError(
                 f"{env.name} already runs revision {revision.number}.", field="environment"
             )
-        results = evaluate_gates(workload=workload, environment=env, revision=revision, lock=True)
+        results = evaluate_gates(
+            workload=workload, environment=env, revision=revision, lock=True, slo=slo
+        )
         failed = [r for r in results if not r.passed]
         from_revision = dep.current_revision if dep else None
         if not failed:

@@ -71,6 +71,14 @@ def workload_create(request, slug):
     )
 
 
+def _staging_slo(workload):
+    """The staging SLO evidence for the prod gate. contracts measures SLOs and builds on
+    workloads, so the view (top layer) hands it to the gates rather than services reading it."""
+    from contracts.slo_selectors import staging_slo_evidence
+
+    return staging_slo_evidence(workload)
+
+
 def _detail_context(request, workload) -> dict:
     rows = [
         {
@@ -81,7 +89,7 @@ def _detail_context(request, workload) -> dict:
             "gates": preview.gates,
             "up_to_date": preview.up_to_date,
         }
-        for preview in services.preview_promotions(workload)
+        for preview in services.preview_promotions(workload, slo=_staging_slo(workload))
     ]
     latest = selectors.latest_revision(workload)
     return {
@@ -150,7 +158,10 @@ def _act(request, slug, name, form_class, action):
 def workload_promote(request, slug, name):
     def action(workload, data):
         record = services.promote(
-            workload=workload, environment_name=data["environment"], actor=request.user
+            workload=workload,
+            environment_name=data["environment"],
+            actor=request.user,
+            slo=_staging_slo(workload) if data["environment"] == "prod" else None,
         )
         return f"Promoted revision {record.to_revision.number} to {data['environment']}."
 

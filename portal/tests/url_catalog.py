@@ -40,6 +40,10 @@ TENANT_OWNED: dict[str, dict[str, str]] = {
     "contracts:document_md": _WORKLOAD,
     "contracts:edit_section": {**_WORKLOAD, "section": "section"},
     "contracts:sign_off": _WORKLOAD,
+    "contracts:workload_slo": _WORKLOAD,
+    "contracts:silence": _WORKLOAD,
+    "contracts:slo_override": _WORKLOAD,
+    "contracts:tenant_slo": _SLUG,
     "costs:tenant": _SLUG,
     # API
     "api-tenant-sync": _SLUG,
@@ -56,6 +60,8 @@ TENANT_OWNED: dict[str, dict[str, str]] = {
     "api-interface-document": {"pk": "workload"},
     "api-interface-document-sign-off": {"pk": "workload"},
     "api-interface-document-md": {"pk": "workload"},
+    "api-workload-slo": {"pk": "workload"},
+    "api-tenant-slo": _SLUG,
     "costs-tenant": _SLUG,
 }
 
@@ -88,6 +94,7 @@ NOT_TENANT_OWNED: dict[str, dict[str, str]] = {
     "contracts:oncall_edit": {"pk": "oncall_team"},
     "contracts:alertmanager": {},
     "contracts:alertmanager_yaml": {},
+    "contracts:slo_overview": {},
     "costs:overview": {},
     "costs:overview_csv": {},
     "costs:platform": {},
