@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from portal import roles
 from portal.domain_errors import DomainError
@@ -34,6 +34,7 @@ def _panel(request, full: str, partial: str, context: dict):
 
 
 @login_required
+@require_GET
 def workload_slo(request, slug, name):
     workload = workload_selectors.workload_for_user(request.user, slug=slug, name=name)
     tenant = workload.tenant
@@ -115,6 +116,7 @@ def workload_slo_override(request, slug, name):
 
 
 @login_required
+@require_GET
 def tenant_slo(request, slug):
     tenant = workload_selectors.tenant_for_user(request.user, slug)
     context = {
@@ -126,6 +128,7 @@ def tenant_slo(request, slug):
 
 
 @login_required
+@require_GET
 def slo_overview(request):
     if not (roles.is_sre(request.user) or roles.is_platform_admin(request.user)):
         raise PermissionDenied("The SLO overview is for SREs and platform admins.")
