@@ -20,7 +20,7 @@ from .models import AlertSilence
 
 
 class SilenceForm(forms.Form):
-    environment = forms.ChoiceField(choices=[("staging", "staging"), ("prod", "prod")])
+    environment = forms.ChoiceField(choices=[(n, n) for n in ("dev", "staging", "prod")])
     minutes = forms.IntegerField(min_value=1, max_value=24 * 60, initial=60)
     comment = forms.CharField(max_length=500, help_text="The rollout this covers")
 
