@@ -133,4 +133,5 @@ def slo_overview(request):
     if not (roles.is_sre(request.user) or roles.is_platform_admin(request.user)):
         raise PermissionDenied("The SLO overview is for SREs and platform admins.")
     measured, broken = slo_selectors.slo_overview()
-    return render(request, "contracts/slo_overview.html", {"measured": measured, "broken": broken})
+    context = {"measured": measured, "broken": broken}
+    return _panel(request, "contracts/slo_overview.html", "contracts/_slo_overview.html", context)

@@ -142,3 +142,11 @@ def test_api_hides_other_tenants(tenant, client):
     assert client.get(f"/api/v1/workloads/{workload.pk}/slo/").status_code == 404
     assert client.get("/api/v1/tenants/search/slo/").status_code == 404
     assert client.get("/contracts/slo/tenants/search/").status_code == 404
+
+
+def test_sre_home_loads_the_slo_list_as_a_panel(tenant, client):
+    serving(tenant, "burning", error_ratio=0.002)
+    client.force_login(sre(username="sam"))
+    assert 'hx-get="/contracts/slo/"' in client.get("/").content.decode()
+    panel = client.get("/contracts/slo/", HTTP_HX_REQUEST="true").content.decode()
+    assert "<html" not in panel and "search/burning" in panel
