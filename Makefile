@@ -8,7 +8,7 @@ SERVICES := $(PY) scripts/devservices.py --
 # servers: browser, Prometheus, emulator) on one worker. Override: PYTEST_ARGS="-n 0 -x tenants".
 PYTEST_ARGS ?= -n 2 --dist loadfile
 
-.PHONY: install run test lint format vendor clean-devdata
+.PHONY: install run test lint format vendor clean-devdata docs docs-serve docs-screenshots
 
 install: $(STAMP)
 
@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[embedded,dev]'
 	@touch $@
 
-run: install
+run: install docs
 	$(SERVICES) $(PY) scripts/run_portal.py
 
 test: install
@@ -29,6 +29,20 @@ lint: install
 
 format: install
 	$(VENV)/bin/ruff format .
+
+# The user guide: docs/ -> site/ (strict: a broken link, page, anchor or picture fails), with the
+# API reference from the live OpenAPI schema. The portal serves site/ at /guide/.
+docs: install
+	DEBUG=1 $(PY) manage.py spectacular --file docs/api/openapi.yaml
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
+
+docs-serve: docs
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs serve --dev-addr 127.0.0.1:8001
+
+# Retake the guide's screenshots from the demo data in Chromium (e2e/test_guide_screenshots.py).
+docs-screenshots: install
+	PORTAL_GUIDE_SCREENSHOTS=$(CURDIR)/docs/img/screens $(SERVICES) $(PY) -m pytest -n 0 -q \
+		e2e/test_guide_screenshots.py
 
 # Front-end libraries from npm (versions pinned in package.json), served from static/vendor/.
 vendor:

@@ -89,7 +89,9 @@ def _definitions(schema_dir: str, k8s_version: str) -> Registry:
 
 
 def crd_dirs() -> list[Path]:
-    return [IN_REPO_CRD_DIR, Path(settings.PORTAL_CRD_DIR)]
+    """`PORTAL_CRD_DIR` first (an override wins), then the in-repository copies."""
+    configured = Path(settings.PORTAL_CRD_DIR).resolve()
+    return [configured] if configured == IN_REPO_CRD_DIR else [configured, IN_REPO_CRD_DIR]
 
 
 @lru_cache(maxsize=8)

@@ -141,6 +141,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 
 # Where the GitOps backend keeps its repositories when a cluster names no remote.
+# The user guide: the MkDocs site `make docs` builds, served by the portal at PORTAL_GUIDE_URL
+# (set it to an external address if the guide is published elsewhere).
+PORTAL_GUIDE_DIR = Path(os.environ.get("PORTAL_GUIDE_DIR", BASE_DIR / "site"))
+PORTAL_GUIDE_URL = os.environ.get("PORTAL_GUIDE_URL", "/guide/")
 PORTAL_GITOPS_ROOT = Path(os.environ.get("PORTAL_GITOPS_ROOT", BASE_DIR / ".devdata" / "gitops"))
 
 # Usage pulls from each cluster's Prometheus (costs app): the first pull backfills this many
@@ -159,10 +163,9 @@ COSTS_INFERENCE_COUNTERS = [
 # Sync engine: the outbox relay period (beat) and in-place API retries.
 PORTAL_RECONCILE_SECONDS = float(os.environ.get("PORTAL_RECONCILE_SECONDS", "60"))
 PORTAL_KUBE_BACKOFF_SECONDS = float(os.environ.get("PORTAL_KUBE_BACKOFF_SECONDS", "0.5"))
-# CRDs custom resources are validated against (clusters/crds/ copies are preferred).
-PORTAL_CRD_DIR = Path(
-    os.environ.get("PORTAL_CRD_DIR", BASE_DIR.parent / "shared" / "schemas" / "crds")
-)
+# CRDs custom resources are validated against: the repository's own copies by default; an
+# override is searched first and the copies fill in any kind it lacks.
+PORTAL_CRD_DIR = Path(os.environ.get("PORTAL_CRD_DIR", BASE_DIR / "clusters" / "crds"))
 
 # Tunables with safe defaults; every one can be set from the environment (docs/configuration.md).
 PORTAL_KUBE_RETRIES = int(os.environ.get("PORTAL_KUBE_RETRIES", "5"))

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from . import views
+from . import guide, views
 
 handler404 = "portal.api_errors.api_aware_page_not_found"
 
@@ -22,4 +22,6 @@ urlpatterns = [
     path("api/v1/", include("portal.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("guide/", guide.guide_page, name="guide"),
+    path("guide/<path:path>", guide.guide_page, name="guide-page"),
 ]

@@ -109,6 +109,7 @@ def world():
         "oncall_team": team.pk,
         "onboard_field": "slug",
         "reset": "x",
+        "guide_path": "guides/ml-teams/",
     }
     missing = objects | {
         "tenant": "no-such-tenant",

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from django.urls import URLPattern, URLResolver, get_resolver
 
 # Every parameter name a URL may take. A new name fails the walker until it is classified here.
-PARAMETER_NAMES = {"slug", "name", "pk", "section", "field", "uidb64", "token"}
+PARAMETER_NAMES = {"slug", "name", "pk", "section", "field", "uidb64", "token", "path"}
 
 # Routes whose parameters point at a tenant's objects: {route: {parameter: kind of object}}.
 # Kinds: tenant (slug), workload_name, workload (pk), quota_request, grant, membership, section.
@@ -116,6 +116,8 @@ NOT_TENANT_OWNED: dict[str, dict[str, str]] = {
     "price-book": {},
     "api-schema": {},
     "api-docs": {},
+    "guide": {},
+    "guide-page": {"path": "guide_path"},
 }
 
 # Open to anyone by design: sign-in, password reset, the token endpoint, the OpenAPI schema/docs.
@@ -129,6 +131,8 @@ PUBLIC = {
     "api-token",
     "api-schema",
     "api-docs",
+    "guide",
+    "guide-page",
 }
 
 # Django's admin is for superusers and does its own permission checks; only its index is probed.

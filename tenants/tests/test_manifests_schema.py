@@ -1,6 +1,7 @@
 """Every object the portal renders passes schema validation: built-in kinds against
-kubernetes-validate (strict) and Kueue objects against the CRDs in ../shared/schemas/crds/,
-over a matrix of tenant tiers, GPU partitions, environments and Kubernetes versions."""
+kubernetes-validate (strict) and Kueue objects against the repository's own CRD copies in
+clusters/crds/ (checked against ../shared/schemas/crds/ when that folder exists), over a
+matrix of tenant tiers, GPU partitions, environments and Kubernetes versions."""
 
 import itertools
 from pathlib import Path
@@ -43,11 +44,9 @@ def matrix():
 
 
 @pytest.fixture(autouse=True)
-def shared_crds_only(settings, monkeypatch):
-    """Validate against the shared CRD directory itself, not the in-repo copies."""
-    assert SHARED_CRDS.is_dir(), f"CRDs expected at {SHARED_CRDS}"
-    settings.PORTAL_CRD_DIR = SHARED_CRDS
-    monkeypatch.setattr("clusters.validation.crd_dirs", lambda: [SHARED_CRDS])
+def in_repo_crds_only(settings):
+    """Validate against the repository's own copies, whatever PORTAL_CRD_DIR says."""
+    settings.PORTAL_CRD_DIR = IN_REPO_CRD_DIR
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -88,7 +87,35 @@ def test_objects_of_every_registered_provider_validate(kube_cluster):
     validate_manifests(objects, kube_cluster.kubernetes_version)
 
 
+def test_crds_are_read_from_the_repository_by_default(monkeypatch):
+    import importlib
+
+    from clusters.validation import crd_dirs
+    from portal import settings as settings_module
+
+    monkeypatch.delenv("PORTAL_CRD_DIR", raising=False)
+    default = importlib.reload(settings_module).PORTAL_CRD_DIR
+    assert Path(default).resolve() == IN_REPO_CRD_DIR
+    assert crd_dirs() == [IN_REPO_CRD_DIR]
+    assert {p.name for p in IN_REPO_CRD_DIR.glob("*.yaml")} >= {
+        "kueue.x-k8s.io_clusterqueues.yaml",
+        "monitoring.coreos.com_prometheusrules.yaml",
+        "keda.sh_scaledobjects.yaml",
+    }
+
+
+def test_an_override_directory_is_searched_first_and_the_copies_fill_in(settings, tmp_path):
+    from clusters.validation import crd_dirs
+
+    settings.PORTAL_CRD_DIR = tmp_path
+    assert crd_dirs() == [tmp_path.resolve(), IN_REPO_CRD_DIR]
+    tenant, env = next(matrix())
+    validate_manifests(render_environment(tenant, env), "1.31")  # Kueue kinds from the copies
+
+
 def test_in_repo_crd_copies_match_the_shared_ones():
+    if not SHARED_CRDS.is_dir():
+        pytest.skip(f"not run: {SHARED_CRDS} does not exist (a clone with nothing beside it)")
     shared = sorted(p.name for p in SHARED_CRDS.glob("*.yaml"))
     assert shared == sorted(p.name for p in IN_REPO_CRD_DIR.glob("*.yaml"))
     for name in shared:

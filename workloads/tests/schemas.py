@@ -1,5 +1,6 @@
 """Validate rendered objects the way the brief asks: built-in kinds with kubernetes-validate
-(strict), custom resources against the CRDs in ../shared/schemas/crds/ with jsonschema."""
+(strict), custom resources against the CRDs in `settings.PORTAL_CRD_DIR` (by default the
+repository's own copies in clusters/crds/) with jsonschema."""
 
 from functools import cache
 from pathlib import Path
@@ -11,7 +12,7 @@ from django.conf import settings
 
 
 def crd_dir() -> Path:
-    return Path(settings.BASE_DIR).parent / "shared" / "schemas" / "crds"
+    return Path(settings.PORTAL_CRD_DIR)
 
 
 def _closed(schema: dict) -> dict:

@@ -1,5 +1,5 @@
 """Rendered templates: every GPU profile x template x environment is a valid Kubernetes object
-(kubernetes-validate strict, CRDs from ../shared/schemas/crds/), with the paved-road details."""
+(kubernetes-validate strict, CRDs from clusters/crds/), with the paved-road details."""
 
 import pytest
 
