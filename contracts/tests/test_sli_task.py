@@ -5,12 +5,15 @@ from decimal import Decimal
 
 from clusters.tests.factories import ClusterFactory
 from contracts.models import InterfaceDocument, SloSnapshot
-from contracts.tasks import pull_cluster_slis
 from tenants.tests.factories import EnvironmentFactory, TenantFactory
 from workloads.tests.factories import DeploymentFactory, RevisionFactory, WorkloadFactory
 
 
 def test_a_cluster_without_prometheus_marks_its_slis_failing_with_the_fix(db):
+    # imported here: a task proxy at module level is evaluated by pytest's collection, which
+    # finalizes the Celery app before other apps' tasks.py (and their beat entries) are loaded
+    from contracts.tasks import pull_cluster_slis
+
     cluster = ClusterFactory(name="gpu-west", prometheus_url="")
     tenant = TenantFactory(slug="search", cluster=cluster)
     env = EnvironmentFactory(tenant=tenant, name="prod")
