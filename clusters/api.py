@@ -1,14 +1,13 @@
 """REST API of the cluster registry (platform admins): CRUD with write-only credentials, and
 capacity per GPU product/resource with the guaranteed and burst units granted on it."""
 
-import pghistory
-from django.core.exceptions import PermissionDenied
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
-from portal import roles
+from portal import api_fields, roles
+from portal.audit import request_context
 
 from . import selectors, services
 from .models import Cluster
@@ -34,26 +33,26 @@ class ClusterOutput(serializers.ModelSerializer):
 
 
 class ClusterInput(serializers.Serializer):
-    name = serializers.SlugField(max_length=63)
-    display_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    region = serializers.CharField(max_length=63, required=False, allow_blank=True)
-    kubernetes_version = serializers.RegexField(r"^1\.\d{1,2}$", required=False)
-    gpu_pool = serializers.SlugField(max_length=63, required=False)
+    name = api_fields.SlugField(max_length=63)
+    display_name = api_fields.CharField(max_length=100, required=False, allow_blank=True)
+    region = api_fields.CharField(max_length=63, required=False, allow_blank=True)
+    kubernetes_version = api_fields.RegexField(r"^1\.\d{1,2}$", required=False)
+    gpu_pool = api_fields.SlugField(max_length=63, required=False)
     backend = serializers.ChoiceField(choices=Cluster.Backend.choices, required=False)
-    is_active = serializers.BooleanField(required=False)
-    api_server_url = serializers.URLField(required=False, allow_blank=True)
-    verify_tls = serializers.BooleanField(required=False)
-    gitops_repo_url = serializers.CharField(max_length=500, required=False, allow_blank=True)
-    gitops_branch = serializers.CharField(max_length=100, required=False)
-    prometheus_url = serializers.URLField(required=False, allow_blank=True)
-    api_token = serializers.CharField(required=False, allow_blank=True, write_only=True)
-    ca_cert = serializers.CharField(required=False, allow_blank=True, write_only=True)
-    kubeconfig = serializers.CharField(required=False, allow_blank=True, write_only=True)
-    gitops_credentials = serializers.CharField(required=False, allow_blank=True, write_only=True)
-    prometheus_token = serializers.CharField(required=False, allow_blank=True, write_only=True)
-    alertmanager_url = serializers.URLField(required=False, allow_blank=True)
-    alertmanager_token = serializers.CharField(required=False, allow_blank=True, write_only=True)
-    grafana_url = serializers.URLField(required=False, allow_blank=True)
+    is_active = api_fields.StrictBooleanField(required=False)
+    api_server_url = api_fields.URLField(required=False, allow_blank=True)
+    verify_tls = api_fields.StrictBooleanField(required=False)
+    gitops_repo_url = api_fields.CharField(max_length=500, required=False, allow_blank=True)
+    gitops_branch = api_fields.CharField(max_length=100, required=False)
+    prometheus_url = api_fields.URLField(required=False, allow_blank=True)
+    api_token = api_fields.CharField(required=False, allow_blank=True, write_only=True)
+    ca_cert = api_fields.CharField(required=False, allow_blank=True, write_only=True)
+    kubeconfig = api_fields.CharField(required=False, allow_blank=True, write_only=True)
+    gitops_credentials = api_fields.CharField(required=False, allow_blank=True, write_only=True)
+    prometheus_token = api_fields.CharField(required=False, allow_blank=True, write_only=True)
+    alertmanager_url = api_fields.URLField(required=False, allow_blank=True)
+    alertmanager_token = api_fields.CharField(required=False, allow_blank=True, write_only=True)
+    grafana_url = api_fields.URLField(required=False, allow_blank=True)
 
 
 class ClusterCapacityLineOutput(serializers.Serializer):
@@ -68,11 +67,6 @@ class ClusterCapacityLineOutput(serializers.Serializer):
     observed_at = serializers.DateTimeField(allow_null=True)
 
 
-def _admin(request) -> None:
-    if not roles.is_platform_admin(request.user):
-        raise PermissionDenied
-
-
 class ClusterCapacityOutput(serializers.Serializer):
     cluster = serializers.CharField()
     capacity = ClusterCapacityLineOutput(many=True)
@@ -82,12 +76,12 @@ class ClusterCapacityOutput(serializers.Serializer):
 @extend_schema(methods=["POST"], request=ClusterInput, responses={201: ClusterOutput})
 @api_view(["GET", "POST"])
 def cluster_collection(request):
-    _admin(request)
+    roles.require(request.user, roles.PLATFORM_ADMIN)
     if request.method == "GET":
         return Response(ClusterOutput(Cluster.objects.all(), many=True).data)
     data = ClusterInput(data=request.data)
     data.is_valid(raise_exception=True)
-    with pghistory.context(user=request.user.id, url=request.path):
+    with request_context(request):
         cluster = services.create_cluster(actor=request.user, **data.validated_data)
     return Response(ClusterOutput(cluster).data, status=status.HTTP_201_CREATED)
 
@@ -97,12 +91,12 @@ def cluster_collection(request):
 @extend_schema(methods=["DELETE"], responses={204: None})
 @api_view(["GET", "PUT", "PATCH", "DELETE"])
 def cluster_item(request, name):
-    _admin(request)
+    roles.require(request.user, roles.PLATFORM_ADMIN)
     cluster = selectors.get_cluster(name)
     if request.method == "GET":
         return Response(ClusterOutput(cluster).data)
     if request.method == "DELETE":
-        with pghistory.context(user=request.user.id, url=request.path):
+        with request_context(request):
             services.delete_cluster(actor=request.user, cluster=cluster)
         return Response(status=status.HTTP_204_NO_CONTENT)
     body = request.data
@@ -112,7 +106,7 @@ def cluster_item(request, name):
     )
     data.is_valid(raise_exception=True)
     fields = {k: v for k, v in data.validated_data.items() if k != "name"}
-    with pghistory.context(user=request.user.id, url=request.path):
+    with request_context(request):
         cluster = services.update_cluster(actor=request.user, cluster=cluster, **fields)
     return Response(ClusterOutput(cluster).data)
 
@@ -120,7 +114,7 @@ def cluster_item(request, name):
 @extend_schema(responses=ClusterCapacityOutput)
 @api_view(["GET"])
 def cluster_capacity(request, name):
-    _admin(request)
+    roles.require(request.user, roles.PLATFORM_ADMIN)
     cluster = selectors.get_cluster(name)
     return Response(
         {

@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import json
-import random
 import tempfile
 import threading
 import time
@@ -34,6 +33,7 @@ from .backends import (
     runs_once,
     tenant_selector,
 )
+from .backoff import full_jitter
 from .registry import FIELD_MANAGER, LABEL_PREFIX, MANAGED_BY, MANAGED_BY_LABEL
 
 RETRYABLE_STATUS = {409, 429, 500, 502, 503, 504}
@@ -87,7 +87,7 @@ def with_retries(call, what: str):
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             last = f"{what}: cluster unreachable ({exc.__class__.__name__}: {exc})"
         if attempt < attempts - 1:
-            time.sleep(min(30.0, base * 2**attempt) * random.uniform(0.5, 1.5))
+            time.sleep(full_jitter(attempt, base=base, cap=30.0))
     raise TransientError(f"{last} (after {attempts} attempts)")
 
 

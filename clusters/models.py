@@ -4,9 +4,10 @@
 (`nvidia.com/gpu.product`) and the Kubernetes resource name, which GPU profiles also carry.
 """
 
-import pghistory
 from django.core.validators import RegexValidator
 from django.db import models
+
+from portal.audit import audited
 
 from .crypto import EncryptedTextField
 
@@ -16,10 +17,7 @@ dns_label = RegexValidator(
 )
 
 
-@pghistory.track(
-    pghistory.InsertEvent(),
-    pghistory.UpdateEvent(),
-    pghistory.DeleteEvent(),
+@audited(
     exclude=[
         "api_token",
         "ca_cert",
@@ -81,7 +79,7 @@ class Cluster(models.Model):
         return bool(self.api_token or self.kubeconfig)
 
 
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+@audited()
 class ClusterCapacity(models.Model):
     """Allocatable units of one GPU resource on one GPU product, read from node allocatable.
 
@@ -111,7 +109,7 @@ class ClusterCapacity(models.Model):
         return self.override if self.override is not None else self.allocatable
 
 
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+@audited()
 class SyncRun(models.Model):
     """One attempt to bring one tenant's objects on one cluster to its desired state.
 
@@ -187,7 +185,7 @@ class SyncObjectResult(models.Model):
         return f"{self.kind} {self.namespace}/{self.name}: {self.action}"
 
 
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+@audited()
 class SyncState(models.Model):
     """Per (tenant, cluster): hash and keys of the last successful sync, and drift findings."""
 
@@ -213,7 +211,7 @@ class SyncState(models.Model):
         return f"{self.tenant_slug}@{self.cluster_id}"
 
 
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+@audited()
 class NamespaceDeletion(models.Model):
     """An admin's explicit confirmation that an archived tenant's namespaces may be deleted."""
 

@@ -6,7 +6,6 @@ bad query, 4xx, unparseable answer). Transient failures are retried here with ba
 """
 
 import math
-import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,6 +13,8 @@ from datetime import datetime
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
+
+from .backoff import full_jitter
 
 
 class PrometheusError(Exception):
@@ -95,8 +96,7 @@ class PrometheusClient:
                 attempt += 1
                 if attempt > self.retries:
                     raise
-                # exponential backoff with full jitter
-                self.sleep(random.uniform(0, self.backoff * 2 ** (attempt - 1)))
+                self.sleep(full_jitter(attempt - 1, base=self.backoff, cap=30.0))
 
     @property
     def where(self) -> str:

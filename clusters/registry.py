@@ -16,12 +16,20 @@ A provider returns `DesiredObject(cluster_id, manifest)` items: `manifest` is a 
 `app.kubernetes.io/managed-by: gpu-portal` labels; `cluster_id` is the Cluster it goes to.
 Providers read rows and render; they never write and never talk to a cluster.
 
-`tenants/manifests.py` also registers the tenant-level hooks (`sync_target` and
-`mark_applied`) that tell the engine the tenant's desired generation and record what landed.
+The app that owns tenants also implements two small typed contracts, in a module named
+`sync_hooks.py` (discovered like `manifests.py`) that calls `register_tenants()`:
+
+- `TenantDirectory` (reads only): a tenant's sync target (generations, clusters, archived), the
+  outbox's backlog, guaranteed/burst grants per cluster for the capacity pages, slug <-> id.
+- `SyncRecorder` (the one write): record the generation that landed on every cluster.
+
+The engine calls nothing else of the domain apps (docs/decisions/0007-seams-sync-hooks.md).
 """
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import NamedTuple, Protocol, runtime_checkable
 
 from django.utils.module_loading import autodiscover_modules
 
@@ -69,10 +77,56 @@ class SyncTarget:
     archived: bool = False
 
 
+class Allocation(NamedTuple):
+    """Sums of live grants of one GPU (product, resource name) on a cluster."""
+
+    guaranteed: int
+    burst: int
+
+
+@runtime_checkable
+class TenantDirectory(Protocol):
+    """What the sync engine and the cluster pages read of tenants. Reads only: no method
+    writes, and each answers from the database as it is now."""
+
+    def sync_target(self, tenant_id: int) -> SyncTarget | None:
+        """The tenant's generations, clusters and archived flag; None if it does not exist."""
+        ...
+
+    def pending_tenant_ids(self, *, cluster_id: int | None = None) -> list[int]:
+        """Tenants whose applied generation lags the desired one (the outbox's backlog), in id
+        order: all of them, or those with a namespace (or their home) on one cluster."""
+        ...
+
+    def capacity_allocations(self, cluster_id: int) -> dict[tuple[str, str], Allocation]:
+        """Live grants on a cluster per (gpu_product, resource_name), of the tenants that hold
+        capacity (the same rule that approval checks against)."""
+        ...
+
+    def tenant_slugs(self, tenant_ids: Iterable[int]) -> dict[int, str]:
+        """Slug of each existing tenant among `tenant_ids`."""
+        ...
+
+    def tenant_id(self, slug: str) -> int | None:
+        """The id of the tenant with this slug, or None."""
+        ...
+
+
+@runtime_checkable
+class SyncRecorder(Protocol):
+    """The engine's one write into a domain app: what landed."""
+
+    def mark_applied(self, tenant_id: int, generation: int) -> bool:
+        """Record that `generation` is applied on every cluster of the tenant. Never moves the
+        applied generation backwards; returns whether it moved."""
+        ...
+
+
 Provider = Callable[[int], Iterable[DesiredObject]]
 
 _providers: list[Provider] = []
-_hooks: dict[str, Callable] = {}
+_directory: TenantDirectory | None = None
+_recorder: SyncRecorder | None = None
 
 
 def tenant_manifests(func: Provider) -> Provider:
@@ -82,27 +136,49 @@ def tenant_manifests(func: Provider) -> Provider:
     return func
 
 
-def register_hook(name: str):
-    """Register a tenant-level hook, e.g. 'sync_target' or 'mark_applied' (tenants/manifests.py)."""
+def register_tenants(*, directory: TenantDirectory, recorder: SyncRecorder) -> None:
+    """Called once by the app that owns tenants (its sync_hooks.py)."""
+    global _directory, _recorder
+    if not isinstance(directory, TenantDirectory):
+        raise TypeError(f"{directory!r} does not implement TenantDirectory")
+    if not isinstance(recorder, SyncRecorder):
+        raise TypeError(f"{recorder!r} does not implement SyncRecorder")
+    _directory, _recorder = directory, recorder
 
-    def decorator(func: Callable) -> Callable:
-        _hooks[name] = func
-        return func
 
-    return decorator
-
-
-def hook(name: str) -> Callable:
+def tenant_directory() -> TenantDirectory:
     autodiscover()
-    try:
-        return _hooks[name]
-    except KeyError:
-        raise LookupError(f"no manifests.py registered the '{name}' hook") from None
+    if _directory is None:
+        raise LookupError("no app registered a TenantDirectory (register_tenants in sync_hooks.py)")
+    return _directory
+
+
+def sync_recorder() -> SyncRecorder:
+    autodiscover()
+    if _recorder is None:
+        raise LookupError("no app registered a SyncRecorder (register_tenants in sync_hooks.py)")
+    return _recorder
 
 
 def providers() -> list[Provider]:
     autodiscover()
     return list(_providers)
+
+
+@contextmanager
+def replaced(
+    *, directory: TenantDirectory, recorder: SyncRecorder, providers: list[Provider]
+) -> Iterator[None]:
+    """Run the engine against other implementations (tests of the engine without the domain
+    apps); the registered ones are back afterwards."""
+    global _directory, _recorder, _providers
+    autodiscover()
+    saved = _directory, _recorder, _providers
+    _directory, _recorder, _providers = directory, recorder, list(providers)
+    try:
+        yield
+    finally:
+        _directory, _recorder, _providers = saved
 
 
 _discovered = False
@@ -111,7 +187,7 @@ _discovered = False
 def autodiscover() -> None:
     global _discovered
     if not _discovered:
-        autodiscover_modules("manifests")
+        autodiscover_modules("manifests", "sync_hooks")
         _discovered = True
 
 

@@ -14,6 +14,8 @@ from django.http import Http404
 from . import registry
 from .models import Cluster, ClusterCapacity, SyncRun, SyncState
 
+NO_ALLOCATION = registry.Allocation(0, 0)
+
 # a tenant is failing on a cluster when its latest run there failed or waits for a retry
 FAILING = (SyncRun.Status.FAILED, SyncRun.Status.RETRYING)
 
@@ -53,24 +55,24 @@ def get_cluster(name: str) -> Cluster:
 def capacity_lines(cluster: Cluster) -> list[CapacityLine]:
     """Capacity per (GPU product, resource) with the live guaranteed and burst grants on it."""
     try:
-        allocations = registry.hook("capacity_allocations")(cluster.pk)
-    except LookupError:
+        allocations = registry.tenant_directory().capacity_allocations(cluster.pk)
+    except LookupError:  # no app registered tenants: nothing is granted
         allocations = {}
     lines = []
     seen = set()
     for cap in ClusterCapacity.objects.filter(cluster=cluster):
         key = (cap.gpu_product, cap.resource_name)
         seen.add(key)
-        alloc = allocations.get(key, {})
+        alloc = allocations.get(key, NO_ALLOCATION)
         lines.append(
             CapacityLine(
                 cap.pk, cap.gpu_product, cap.resource_name, cap.allocatable, cap.override,
-                cap.capacity, alloc.get("guaranteed", 0), alloc.get("burst", 0), cap.observed_at,
+                cap.capacity, alloc.guaranteed, alloc.burst, cap.observed_at,
             )
         )  # fmt: skip
     for key, alloc in sorted(allocations.items()):
         if key not in seen:  # granted on capacity the cluster does not (yet) report
-            lines.append(CapacityLine(None, *key, 0, None, 0, alloc["guaranteed"], alloc["burst"]))
+            lines.append(CapacityLine(None, *key, 0, None, 0, alloc.guaranteed, alloc.burst))
     return lines
 
 
@@ -128,8 +130,9 @@ def cluster_sync_overview(cluster: Cluster) -> dict:
         .exclude(drifted_objects=[])
         .order_by("tenant_slug")
     )
-    waiting_ids = registry.hook("pending_tenant_ids")(cluster_id=cluster.pk)
-    waiting = sorted(registry.hook("tenant_slugs")(waiting_ids).values()) if waiting_ids else []
+    directory = registry.tenant_directory()
+    waiting_ids = directory.pending_tenant_ids(cluster_id=cluster.pk)
+    waiting = sorted(directory.tenant_slugs(waiting_ids).values()) if waiting_ids else []
     return {
         "waiting": waiting,
         "latest_runs": sorted(runs, key=lambda r: r.tenant_slug),

@@ -3,7 +3,6 @@ overrides, forced syncs and the confirmation that deletes an archived tenant's n
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 
@@ -23,10 +22,7 @@ CLUSTER_FIELDS = (
     "alertmanager_url", "grafana_url",
 )  # fmt: skip
 
-
-def _require_admin(actor) -> None:
-    if not roles.is_platform_admin(actor):
-        raise PermissionDenied("Only platform admins manage clusters.")
+ADMINS_MANAGE = "Only platform admins manage clusters."
 
 
 def _check_backend(cluster: Cluster) -> None:
@@ -52,7 +48,7 @@ def _save(cluster: Cluster) -> Cluster:
 
 @transaction.atomic
 def create_cluster(*, actor, **fields) -> Cluster:
-    _require_admin(actor)
+    roles.require(actor, roles.PLATFORM_ADMIN, message=ADMINS_MANAGE)
     if Cluster.objects.filter(name=fields.get("name")).exists():
         raise DomainError(f"A cluster named {fields.get('name')} already exists.", field="name")
     data = {k: v for k, v in fields.items() if k in CLUSTER_FIELDS + CREDENTIAL_FIELDS}
@@ -63,7 +59,7 @@ def create_cluster(*, actor, **fields) -> Cluster:
 def update_cluster(*, actor, cluster: Cluster, **fields) -> Cluster:
     """Credentials are write-only: an empty or missing value keeps the stored one;
     `clear_<field>=True` removes it."""
-    _require_admin(actor)
+    roles.require(actor, roles.PLATFORM_ADMIN, message=ADMINS_MANAGE)
     cluster = Cluster.objects.select_for_update().get(pk=cluster.pk)
     for name in CLUSTER_FIELDS:
         if name in fields and name != "name":
@@ -78,7 +74,7 @@ def update_cluster(*, actor, cluster: Cluster, **fields) -> Cluster:
 
 @transaction.atomic
 def delete_cluster(*, actor, cluster: Cluster) -> None:
-    _require_admin(actor)
+    roles.require(actor, roles.PLATFORM_ADMIN, message=ADMINS_MANAGE)
     from django.db.models import ProtectedError
 
     try:
@@ -94,7 +90,7 @@ def set_capacity_override(
     *, actor, cluster: Cluster, gpu_product: str, resource_name: str, override: int | None
 ) -> ClusterCapacity:
     """State capacity by hand (e.g. a GitOps cluster the portal cannot read); None clears it."""
-    _require_admin(actor)
+    roles.require(actor, roles.PLATFORM_ADMIN, message=ADMINS_MANAGE)
     if override is not None and override < 0:
         raise DomainError("Capacity cannot be negative.", field="override")
     cap, _ = ClusterCapacity.objects.select_for_update().get_or_create(
@@ -107,7 +103,7 @@ def set_capacity_override(
 
 def force_sync(*, actor, tenant_id: int) -> None:
     """Re-apply a tenant's objects now, even if nothing changed (enqueued after commit)."""
-    _require_admin(actor)
+    roles.require(actor, roles.PLATFORM_ADMIN, message=ADMINS_MANAGE)
     from .tasks import sync_tenant
 
     transaction.on_commit(
@@ -118,8 +114,8 @@ def force_sync(*, actor, tenant_id: int) -> None:
 @transaction.atomic
 def confirm_namespace_deletion(*, actor, tenant_id: int) -> NamespaceDeletion:
     """An admin's explicit go-ahead to delete an archived tenant's namespaces."""
-    _require_admin(actor)
-    target = registry.hook("sync_target")(tenant_id)
+    roles.require(actor, roles.PLATFORM_ADMIN, message=ADMINS_MANAGE)
+    target = registry.tenant_directory().sync_target(tenant_id)
     if target is None:
         raise DomainError("No such tenant.")
     if not target.archived:

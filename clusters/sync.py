@@ -227,7 +227,7 @@ def run_tenant_sync(
     task retries; the tenant stays pending) and SyncBusy.
     """
     result = TenantSyncResult(tenant_id)
-    target = registry.hook("sync_target")(tenant_id)
+    target = registry.tenant_directory().sync_target(tenant_id)
     if target is None:
         return result
     with tenant_lock(tenant_id), pghistory.context(task="sync_tenant", actor=actor or "gpu-portal"):
@@ -260,7 +260,7 @@ def run_tenant_sync(
             ok = ok and run.status in (SyncRun.Status.SUCCEEDED, SyncRun.Status.NOOP)
         if ok:
             result.applied = True
-            registry.hook("mark_applied")(tenant_id, target.desired_generation)
+            registry.sync_recorder().mark_applied(tenant_id, target.desired_generation)
             if deletion is not None and deletion.completed_at is None:
                 deletion.completed_at = timezone.now()
                 deletion.save(update_fields=["completed_at"])
@@ -285,10 +285,10 @@ def _record_waiting(target: registry.SyncTarget) -> None:
 
 def reconcile_tenant_ids() -> list[int]:
     """Tenants to re-enqueue: applied lags desired (archived ones only once confirmed)."""
-    ids = registry.hook("pending_tenant_ids")()
+    ids = registry.tenant_directory().pending_tenant_ids()
     waiting_archived = set()
     for tenant_id in ids:
-        target = registry.hook("sync_target")(tenant_id)
+        target = registry.tenant_directory().sync_target(tenant_id)
         if target and target.archived:
             waiting_archived.add(tenant_id)
     confirmed = set(
@@ -314,7 +314,7 @@ def check_drift(*, cluster_id: int | None = None, repair: bool = True) -> dict[s
     for state in states:
         if state.tenant_id != rendered_for:  # render a tenant once for all of its clusters
             rendered_for = state.tenant_id
-            target = registry.hook("sync_target")(state.tenant_id)
+            target = registry.tenant_directory().sync_target(state.tenant_id)
             objects = registry.desired_objects(state.tenant_id) if target else []
         if target is None:
             continue

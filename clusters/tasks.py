@@ -1,17 +1,17 @@
 """Celery tasks of the sync engine. Thin wrappers: the work is in clusters/sync.py."""
 
-import random
-
 from celery import shared_task
 from django.conf import settings
 
 from portal.celery import app
 
+from .backoff import full_jitter
+
 
 def _countdown(retries: int) -> float:
-    """Exponential backoff with jitter, capped at five minutes."""
+    """Exponential backoff with full jitter, capped at five minutes."""
     base = float(getattr(settings, "PORTAL_SYNC_RETRY_SECONDS", 5))
-    return min(300.0, base * 2**retries) * random.uniform(0.5, 1.5)
+    return full_jitter(retries, base=base, cap=300.0)
 
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None)

@@ -2,31 +2,27 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from portal import roles
+from portal import htmx, roles
 from portal.domain_errors import DomainError
+from portal.form_errors import add_domain_error
 
 from . import selectors, services
 from .forms import CapacityOverrideForm, ClusterForm
 
 
-def _admin(request) -> None:
-    if not roles.is_platform_admin(request.user):
-        raise PermissionDenied
-
-
 @login_required
 def cluster_list(request):
-    _admin(request)
+    roles.require(request.user, roles.PLATFORM_ADMIN)
     return render(request, "clusters/list.html", {"clusters": selectors.cluster_list()})
 
 
 @login_required
 def cluster_detail(request, name):
-    _admin(request)
+    roles.require(request.user, roles.PLATFORM_ADMIN)
     cluster = selectors.get_cluster(name)
     context = {
         "cluster": cluster,
@@ -43,13 +39,13 @@ def _save_form(form, save):
         try:
             return save(form.cleaned_data)
         except DomainError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, str(exc))
+            add_domain_error(form, exc)
     return None
 
 
 @login_required
 def cluster_create(request):
-    _admin(request)
+    roles.require(request.user, roles.PLATFORM_ADMIN)
     form = ClusterForm(request.POST or None)
     if request.method == "POST":
         cluster = _save_form(form, lambda data: services.create_cluster(actor=request.user, **data))
@@ -61,7 +57,7 @@ def cluster_create(request):
 
 @login_required
 def cluster_edit(request, name):
-    _admin(request)
+    roles.require(request.user, roles.PLATFORM_ADMIN)
     cluster = selectors.get_cluster(name)
     form = ClusterForm(request.POST or None, instance=cluster)
     if request.method == "POST":
@@ -78,20 +74,23 @@ def cluster_edit(request, name):
 @login_required
 @require_POST
 def capacity_override(request, name):
-    _admin(request)
+    roles.require(request.user, roles.PLATFORM_ADMIN)
     cluster = selectors.get_cluster(name)
     form = CapacityOverrideForm(request.POST)
     if form.is_valid():
         services.set_capacity_override(actor=request.user, cluster=cluster, **form.cleaned_data)
-        if not request.htmx:
-            messages.success(request, "Capacity override saved.")
-    elif not request.htmx:
-        messages.error(request, "; ".join(e for errs in form.errors.values() for e in errs))
-    if request.htmx:
-        context = {
+    return htmx.answer(
+        request,
+        partial="clusters/_capacity.html",
+        context={
             "cluster": cluster,
             "capacity": selectors.capacity_lines(cluster),
             "override_form": form,
-        }
-        return render(request, "clusters/_capacity.html", context)
-    return redirect("clusters:detail", name=cluster.name)
+        },
+        redirect_to=reverse("clusters:detail", args=[cluster.name]),
+        done="Capacity override saved.",
+        # the partial shows the form's own field errors; the plain page gets them as a message
+        error=""
+        if form.is_valid()
+        else "; ".join(e for errs in form.errors.values() for e in errs),
+    )

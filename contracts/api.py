@@ -1,8 +1,6 @@
 """REST API of interface documents (GET, PATCH one section, sign-off, Markdown), the on-call
 directory and the generated Alertmanager configuration."""
 
-import pghistory
-from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -13,15 +11,13 @@ from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 
 from portal import roles
+from portal.api_fields import StrictModelSerializer
+from portal.audit import request_context
 from workloads import selectors as workload_selectors
 
 from . import selectors, services
 from .alertmanager import to_yaml
 from .models import OnCallTeam
-
-
-def _context(request):
-    return pghistory.context(user=request.user.id, url=request.path)
 
 
 def document_output(request, workload) -> dict:
@@ -74,7 +70,7 @@ def interface_document(request, pk: int):
         data = SectionPatch(data=request.data)
         data.is_valid(raise_exception=True)
         values = {k: v for k, v in request.data.items() if k != "section"}
-        with _context(request):
+        with request_context(request):
             services.update_section(
                 workload=workload,
                 section=data.validated_data["section"],
@@ -88,7 +84,7 @@ def interface_document(request, pk: int):
 @api_view(["POST"])
 def interface_document_sign_off(request, pk: int):
     workload = workload_selectors.workload_for_user(request.user, pk=pk)
-    with _context(request):
+    with request_context(request):
         services.sign_off(workload=workload, actor=request.user)
     return Response(document_output(request, workload))
 
@@ -103,7 +99,7 @@ def interface_document_markdown(request, pk: int):
     )
 
 
-class OnCallTeamSerializer(serializers.ModelSerializer):
+class OnCallTeamSerializer(StrictModelSerializer):
     class Meta:
         model = OnCallTeam
         fields = [
@@ -150,11 +146,10 @@ def oncall_collection(request):
         page = paginator.paginate_queryset(OnCallTeam.objects.order_by("name"), request)
         rows = [_team_data(request, row) for row in OnCallTeamSerializer(page, many=True).data]
         return paginator.get_paginated_response(rows)
-    if not roles.is_sre(request.user):
-        raise PermissionDenied
+    roles.require(request.user, roles.SRE)
     data = OnCallTeamSerializer(data=request.data)
     data.is_valid(raise_exception=True)
-    with _context(request):
+    with request_context(request):
         team = services.create_oncall_team(actor=request.user, **data.validated_data)
     return Response(OnCallTeamSerializer(team).data, status=status.HTTP_201_CREATED)
 
@@ -171,9 +166,8 @@ def oncall_item(request, pk: int):
     team = get_object_or_404(OnCallTeam, pk=pk)
     if request.method == "GET":
         return Response(_team_data(request, OnCallTeamSerializer(team).data))
-    if not roles.is_sre(request.user):
-        raise PermissionDenied
-    with _context(request):
+    roles.require(request.user, roles.SRE)
+    with request_context(request):
         if request.method == "DELETE":
             services.delete_oncall_team(team=team, actor=request.user)
             return Response(status=status.HTTP_204_NO_CONTENT)
@@ -186,6 +180,5 @@ def oncall_item(request, pk: int):
 @extend_schema(responses=_text("application/yaml", "alertmanager.yml"))
 @api_view(["GET"])
 def alertmanager_config(request):
-    if not (roles.is_sre(request.user) or roles.is_platform_admin(request.user)):
-        raise PermissionDenied
+    roles.require(request.user, roles.SRE, roles.PLATFORM_ADMIN)
     return HttpResponse(to_yaml(selectors.alertmanager_config()), content_type="application/yaml")

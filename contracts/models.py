@@ -3,12 +3,12 @@ policies, and the on-call directory the documents refer to instead of copying co
 
 from decimal import Decimal
 
-import pghistory
 import pgtrigger
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
+from portal.audit import audited
 from workloads.models import Workload
 
 dns1123_label = RegexValidator(
@@ -23,13 +23,7 @@ duration = RegexValidator(
 )
 
 
-def _audited():
-    return pghistory.track(
-        pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent()
-    )
-
-
-@_audited()
+@audited()
 class OnCallTeam(models.Model):
     """A team that can be paged: the directory SREs maintain."""
 
@@ -63,7 +57,7 @@ class Signal(models.TextChoices):
     ACCURACY_DRIFT = "accuracy-drift", "Accuracy drift"
 
 
-@_audited()
+@audited()
 class InterfaceDocument(models.Model):
     """The current state of a workload's interface document. Every change goes through
     contracts.services, which appends an InterfaceDocumentVersion."""
@@ -132,7 +126,7 @@ class InterfaceDocument(models.Model):
         return self.signed_off_version is not None and self.signed_off_version == self.version
 
 
-@_audited()
+@audited()
 class AlertPolicy(models.Model):
     """One row of the document's alert table: which signal pages which team, when."""
 
@@ -154,7 +148,7 @@ class AlertPolicy(models.Model):
         return f"{self.signal} -> {self.paged_team.name}"
 
 
-@_audited()
+@audited()
 @pgtrigger.register(
     pgtrigger.Protect(name="interface_document_version_append_only", operation=pgtrigger.Update)
 )
@@ -245,7 +239,7 @@ class SloSnapshot(models.Model):
         return f"{self.workload} {self.environment.name}: {self.state}"
 
 
-@_audited()
+@audited()
 class AlertSilence(models.Model):
     """A silence the portal created in a cluster's Alertmanager (e.g. for a rollout window)."""
 
@@ -270,7 +264,7 @@ class AlertSilence(models.Model):
         return f"silence {self.silence_id} of {self.workload}"
 
 
-@_audited()
+@audited()
 class SloGateOverride(models.Model):
     """An SRE's decision to let a prod promotion through although the staging SLO was below
     target: valid for one revision, for a day."""

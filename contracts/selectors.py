@@ -1,10 +1,9 @@
 """Reads of interface documents: their content, completeness for the promotion gates, who may
 edit which section, versions with diffs, and the on-call directory."""
 
-from dataclasses import dataclass, field
-
 from portal import roles
 from workloads import selectors as workload_selectors
+from workloads.gates import DocumentReadiness
 from workloads.models import Template
 
 from .document import build_content, diff_contents, render_markdown
@@ -61,15 +60,6 @@ def document_of(workload) -> InterfaceDocument | None:
 
 def content_of(document, workload) -> dict:
     return build_content(document, workload, workload_selectors.latest_revision(workload))
-
-
-@dataclass
-class DocumentReadiness:
-    version: int = 0
-    missing: list[str] = field(default_factory=list)
-    signed_off: bool = False
-    signed_off_version: int | None = None
-    signed_off_by: str = ""
 
 
 def missing_fields(document: InterfaceDocument | None, template: str) -> list[str]:

@@ -24,6 +24,8 @@ from .models import (
 TEAM_FIELDS = {"owner_team", "platform_contact", "sre_contact", "rollback_owner"}
 ONCALL_FIELDS = ["display_name", "rotation", "escalation", "pager_url", "email", "chat_channel"]
 
+SRES_MAINTAIN = "The on-call directory is maintained by SREs."
+
 
 def _first_error(exc: ValidationError) -> DomainError:
     if hasattr(exc, "error_dict"):
@@ -171,13 +173,8 @@ def sign_off(*, workload, actor) -> InterfaceDocument:
     return document
 
 
-def _require_sre(actor) -> None:
-    if not roles.is_sre(actor):
-        raise PermissionDenied("The on-call directory is maintained by SREs.")
-
-
 def create_oncall_team(*, actor, name: str, **fields) -> OnCallTeam:
-    _require_sre(actor)
+    roles.require(actor, roles.SRE, message=SRES_MAINTAIN)
     team = OnCallTeam(name=name, **{k: v for k, v in fields.items() if k in ONCALL_FIELDS})
     if not team.display_name:
         team.display_name = name
@@ -195,7 +192,7 @@ def create_oncall_team(*, actor, name: str, **fields) -> OnCallTeam:
 
 def update_oncall_team(*, team: OnCallTeam, actor, **fields) -> OnCallTeam:
     """The name is the routing key in generated alerts, so it does not change."""
-    _require_sre(actor)
+    roles.require(actor, roles.SRE, message=SRES_MAINTAIN)
     if "name" in fields and fields["name"] != team.name:
         raise DomainError("A team's name is its routing key and cannot change.", field="name")
     for key, value in fields.items():
@@ -210,7 +207,7 @@ def update_oncall_team(*, team: OnCallTeam, actor, **fields) -> OnCallTeam:
 
 
 def delete_oncall_team(*, team: OnCallTeam, actor) -> None:
-    _require_sre(actor)
+    roles.require(actor, roles.SRE, message=SRES_MAINTAIN)
     try:
         with transaction.atomic():
             team.delete()

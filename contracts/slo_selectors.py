@@ -145,11 +145,11 @@ def slo_overview(*, today: date | None = None) -> tuple[list[WorkloadSlo], list[
     return measured, broken
 
 
-def staging_slo_evidence(workload, *, now=None):
+def staging_slo_evidence(workload, *, now=None):  # -> workloads.gates.SloEvidence | None
     """The evidence the prod gate needs (workloads.services.SloEvidence), or None when the
     workload declares no SLO to measure. Below target: availability or P99 latency of the
     last 24 h misses the document's target, or staging has no SLI data at all."""
-    from workloads.services import SloEvidence
+    from workloads.gates import SloEvidence
 
     from .models import SloGateOverride
 
@@ -158,6 +158,12 @@ def staging_slo_evidence(workload, *, now=None):
     if status is None:
         return None
     parts, below = [], False
+    if status.as_of is None and status.state != "failing" and not status.last_error:
+        # never pulled (no Prometheus on the cluster yet, or a new workload): said, not refused
+        return SloEvidence(
+            below_target=False,
+            summary="staging SLO not measured yet (no SLI pull has run for it)",
+        )
     if status.state == "failing" or status.attainment_24h_pct is None:
         below = True
         reason = status.last_error or "no requests measured"

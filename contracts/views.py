@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 
 from portal import roles
 from portal.domain_errors import DomainError
+from portal.form_errors import add_domain_error
 from workloads import selectors as workload_selectors
 
 from . import selectors, services
@@ -27,6 +28,8 @@ SECTION_HEADINGS = {
     "alerts": "Alerts",
     "rollback": "Rollback",
 }
+
+ROUTING_READERS = "The alert routing is for SREs and platform admins."
 
 
 def _document_context(request, workload, bound: dict | None = None) -> dict:
@@ -129,7 +132,7 @@ def edit_section(request, slug, name, section):
                 actor=request.user,
             )
         except DomainError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, str(exc))
+            add_domain_error(form, exc)
         else:
             messages.success(request, f"Saved {section} as version {version.number}.")
             return redirect("contracts:document", slug=slug, name=name)
@@ -154,13 +157,12 @@ def sign_off(request, slug, name):
 def oncall_directory(request):
     form = OnCallTeamForm(request.POST or None)
     if request.method == "POST":
-        if not roles.is_sre(request.user):
-            raise PermissionDenied("The on-call directory is maintained by SREs.")
+        roles.require(request.user, roles.SRE, message=services.SRES_MAINTAIN)
         if form.is_valid():
             try:
                 team = services.create_oncall_team(actor=request.user, **form.cleaned_data)
             except DomainError as exc:
-                form.add_error(exc.field if exc.field in form.fields else None, str(exc))
+                add_domain_error(form, exc)
             else:
                 messages.success(request, f"Added {team.name} to the on-call directory.")
                 return redirect("contracts:oncall")
@@ -179,8 +181,7 @@ def oncall_directory(request):
 
 @login_required
 def oncall_edit(request, pk):
-    if not roles.is_sre(request.user):
-        raise PermissionDenied("The on-call directory is maintained by SREs.")
+    roles.require(request.user, roles.SRE, message=services.SRES_MAINTAIN)
     team = get_object_or_404(OnCallTeam, pk=pk)
     form = OnCallTeamForm(request.POST or None, instance=team)
     form.fields["name"].disabled = True
@@ -189,28 +190,23 @@ def oncall_edit(request, pk):
         try:
             services.update_oncall_team(team=team, actor=request.user, **fields)
         except DomainError as exc:
-            form.add_error(None, str(exc))
+            add_domain_error(form, exc)
         else:
             messages.success(request, f"Updated {team.name}.")
             return redirect("contracts:oncall")
     return render(request, "contracts/oncall_edit.html", {"team": team, "form": form})
 
 
-def _require_alert_routing_reader(user) -> None:
-    if not (roles.is_sre(user) or roles.is_platform_admin(user)):
-        raise PermissionDenied("The alert routing is for SREs and platform admins.")
-
-
 @login_required
 def alertmanager(request):
-    _require_alert_routing_reader(request.user)
+    roles.require(request.user, roles.SRE, roles.PLATFORM_ADMIN, message=ROUTING_READERS)
     config_yaml = to_yaml(selectors.alertmanager_config())
     return render(request, "contracts/alertmanager.html", {"config_yaml": config_yaml})
 
 
 @login_required
 def alertmanager_yaml(request):
-    _require_alert_routing_reader(request.user)
+    roles.require(request.user, roles.SRE, roles.PLATFORM_ADMIN, message=ROUTING_READERS)
     response = HttpResponse(
         to_yaml(selectors.alertmanager_config()), content_type="application/yaml"
     )

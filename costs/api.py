@@ -4,16 +4,16 @@ day, and the price book (finance writes, everyone signed in reads)."""
 from datetime import date
 from decimal import Decimal
 
-import pghistory
 from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from portal import roles
+from portal import api_fields, roles
+from portal.audit import request_context
 from tenants.models import GpuProfile
 
 from . import selectors, services
@@ -219,14 +219,16 @@ def tenant_costs_detail(request, slug: str):
 
 
 class PriceInput(serializers.Serializer):
-    gpu_model = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    gpu_model = api_fields.CharField(max_length=100, required=False, allow_blank=True)
     profile = serializers.SlugRelatedField(
         slug_field="name", queryset=GpuProfile.objects.all(), required=False, allow_null=True
     )
-    hourly_price = serializers.DecimalField(max_digits=12, decimal_places=4, min_value=Decimal(0))
-    currency = serializers.RegexField(r"^[A-Za-z]{3}$", required=False, default="USD")
+    hourly_price = api_fields.StrictDecimalField(
+        max_digits=12, decimal_places=4, min_value=Decimal(0)
+    )
+    currency = api_fields.RegexField(r"^[A-Za-z]{3}$", required=False, default="USD")
     effective_from = serializers.DateField(input_formats=["%Y-%m-%d"])
-    note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    note = api_fields.CharField(max_length=200, required=False, allow_blank=True, default="")
 
     def validate(self, attrs):
         if not attrs.get("profile") and not attrs.get("gpu_model"):
@@ -259,11 +261,10 @@ def price_book(request):
             "gpu_model", "profile__name", "effective_from"
         )
         return Response(PriceOutput(entries, many=True).data)
-    if not roles.is_finance(request.user):
-        raise PermissionDenied("Only finance maintains the price book.")
+    roles.require(request.user, roles.FINANCE, message="Only finance maintains the price book.")
     data = PriceInput(data=request.data)
     data.is_valid(raise_exception=True)
-    with pghistory.context(user=request.user.id, url=request.path):
+    with request_context(request):
         entry = services.add_price(
             gpu_model=data.validated_data.get("gpu_model") or "",
             profile=data.validated_data.get("profile"),

@@ -1,12 +1,12 @@
 """Usage rollups pulled from Prometheus (hourly, and daily derived from them), the price book,
 and the pull status of each cluster."""
 
-import pghistory
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 
 from clusters.models import Cluster
+from portal.audit import audited
 from tenants.models import Environment, GpuProfile, Tenant
 
 
@@ -105,7 +105,7 @@ class DailyUsage(UsageFields):
         return f"{self.namespace or '(unallocated)'} {self.resource_name} {self.day}"
 
 
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+@audited()
 class PriceBookEntry(models.Model):
     """Hourly price of one GPU of a model, or of one unit of a profile (override), from a day on.
 
@@ -153,7 +153,7 @@ class PriceBookEntry(models.Model):
         return f"{what}: {self.hourly_price} {self.currency}/h from {self.effective_from}"
 
 
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+@audited()
 class ClusterPullStatus(models.Model):
     """Where the usage pull of one cluster stands: hours before `pulled_until` are stored."""
 

@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-import pghistory
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
 from clusters.models import Cluster, ClusterCapacity
 from clusters.prometheus import PrometheusClient, PrometheusError
+from portal.audit import task_context
 from portal.domain_errors import DomainError
 from tenants.models import Environment, GpuProfile
 
@@ -199,7 +199,7 @@ WHERE h.cluster_id = %(cluster)s AND h.hour >= %(start)s AND h.hour < %(end)s
 def _store_window(cluster, rows, catalog, w_start, w_end, *, resuming: bool, queries: int) -> int:
     """Upsert the window's rows (COPY into a temporary table, then one INSERT ... ON CONFLICT
     DO UPDATE), rebuild its days, advance the pull status: one transaction."""
-    with transaction.atomic(), pghistory.context(task="costs.pull_usage", cluster=cluster.name):
+    with transaction.atomic(), task_context("costs.pull_usage", cluster=cluster.name):
         status = ClusterPullStatus.objects.select_for_update().get(cluster=cluster)
         with connection.cursor() as cursor:
             # dropped on commit; dropped here too when the caller's transaction is still open
@@ -246,7 +246,7 @@ def _store_window(cluster, rows, catalog, w_start, w_end, *, resuming: bool, que
 
 
 def _record_failure(cluster_id: int, exc: Exception) -> None:
-    with transaction.atomic(), pghistory.context(task="costs.pull_usage", cluster_id=cluster_id):
+    with transaction.atomic(), task_context("costs.pull_usage", cluster_id=cluster_id):
         status, _ = ClusterPullStatus.objects.select_for_update().get_or_create(
             cluster_id=cluster_id
         )

@@ -2,20 +2,12 @@
 
 from celery import shared_task
 
+from clusters.backoff import full_jitter
 from clusters.prometheus import PrometheusTransientError
 from portal.celery import app
 
 
-@shared_task(
-    bind=True,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(PrometheusTransientError,),
-    retry_backoff=60,
-    retry_backoff_max=1800,
-    retry_jitter=True,
-    max_retries=5,
-)
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=5)
 def pull_cluster_usage(self, cluster_id: int) -> None:
     """Pull every complete hour not yet stored for one cluster (idempotent, resumable)."""
     from clusters.prometheus import PrometheusPermanentError
@@ -24,6 +16,10 @@ def pull_cluster_usage(self, cluster_id: int) -> None:
 
     try:
         services.pull_usage(cluster_id=cluster_id)
+    except PrometheusTransientError as exc:
+        # a minute, two, four... up to half an hour, with full jitter
+        countdown = full_jitter(self.request.retries, base=60.0, cap=1800.0)
+        raise self.retry(exc=exc, countdown=countdown) from None
     except PrometheusPermanentError:
         # Recorded on the cluster's pull status; retrying will not help until someone fixes it.
         return

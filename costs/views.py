@@ -4,10 +4,8 @@ price book, and the per-cluster pull status partial."""
 import csv
 from decimal import Decimal
 
-import pghistory
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -16,7 +14,9 @@ from django.utils.safestring import mark_safe
 
 from clusters.models import Cluster
 from portal import roles
+from portal.audit import request_context
 from portal.domain_errors import DomainError
+from portal.form_errors import add_domain_error
 from tenants.models import Tenant
 
 from . import selectors, services
@@ -24,11 +24,6 @@ from .forms import PriceForm, RangeForm
 from .models import PriceBookEntry
 
 _CENT = Decimal("0.01")
-
-
-def _require(check, user) -> None:
-    if not check(user):
-        raise PermissionDenied
 
 
 @login_required
@@ -64,7 +59,7 @@ def tenant(request, slug: str):
 
 @login_required
 def overview(request):
-    _require(selectors.can_see_all_costs, request.user)
+    roles.require(request.user, roles.PLATFORM_ADMIN, roles.FINANCE)
     form = RangeForm(request.GET or None)
     start, end = form.range()
     data = selectors.tenants_overview(start=start, end=end, tenants=_tenants())
@@ -125,7 +120,7 @@ def _tenants():
 
 @login_required
 def overview_csv(request):
-    _require(selectors.can_see_all_costs, request.user)
+    roles.require(request.user, roles.PLATFORM_ADMIN, roles.FINANCE)
     start, end = RangeForm(request.GET or None).range()
     data = selectors.tenants_overview(start=start, end=end, tenants=_tenants())
     rows = selectors.sort_rows(data.rows, request.GET.get("sort", "tenant"))
@@ -180,7 +175,7 @@ def overview_csv(request):
 
 @login_required
 def platform(request):
-    _require(roles.is_platform_admin, request.user)
+    roles.require(request.user, roles.PLATFORM_ADMIN)
     form = RangeForm(request.GET or None)
     start, end = form.range()
     usage = selectors.platform_usage(start=start, end=end)
@@ -201,10 +196,10 @@ def price_book(request):
     can_write = roles.is_finance(request.user)
     form = PriceForm(request.POST or None, gpu_models=selectors.gpu_models())
     if request.method == "POST":
-        _require(roles.is_finance, request.user)
+        roles.require(request.user, roles.FINANCE)
         if form.is_valid():
             try:
-                with pghistory.context(user=request.user.id, url=request.path):
+                with request_context(request):
                     entry = services.add_price(
                         gpu_model=form.cleaned_data["gpu_model"],
                         profile=form.cleaned_data["profile"],
@@ -215,7 +210,7 @@ def price_book(request):
                         user=request.user,
                     )
             except DomainError as exc:
-                form.add_error(exc.field if exc.field in form.fields else None, str(exc))
+                add_domain_error(form, exc)
             else:
                 messages.success(request, f"Added {entry}.")
                 return redirect(reverse("costs:price_book"))

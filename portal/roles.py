@@ -1,6 +1,7 @@
 """Portal-wide roles (Django groups) and the checks every view and API endpoint uses."""
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import PermissionDenied
 
 PLATFORM_ADMIN = "platform-admin"
 SRE = "sre"
@@ -47,3 +48,16 @@ def primary_role(user) -> str:
     if is_finance(user):
         return FINANCE
     return ML_TEAM
+
+
+_HAS_ROLE = {PLATFORM_ADMIN: is_platform_admin, SRE: is_sre, FINANCE: is_finance}
+
+
+def require(user, *allowed: str, message: str = "") -> None:
+    """Raise PermissionDenied (403; `message` is shown) unless the user holds one of the
+    `allowed` portal roles (PLATFORM_ADMIN, SRE, FINANCE; superusers are platform admins).
+    The one role check of views, API and services alike."""
+    if not allowed or any(role not in _HAS_ROLE for role in allowed):
+        raise ValueError(f"require() takes roles among {sorted(_HAS_ROLE)}, got {allowed}")
+    if not any(_HAS_ROLE[role](user) for role in allowed):
+        raise PermissionDenied(message)

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import dj_database_url
 
+from portal import default_keys
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -20,8 +22,9 @@ def env_bool(name: str, default: bool) -> bool:
 
 
 DEBUG = env_bool("DEBUG", True)
-_DEV_SECRET = "dev-only-insecure-secret-key-change-me-0123456789-abcdefghijklmnopqrstuvwxyz"
-SECRET_KEY = os.environ.get("SECRET_KEY", _DEV_SECRET if DEBUG else "")
+_DEV_SECRET = default_keys.DEV_SECRET_KEY
+# An empty variable counts as unset (compose passes `SECRET_KEY: ${SECRET_KEY:-}` through).
+SECRET_KEY = os.environ.get("SECRET_KEY") or (_DEV_SECRET if DEBUG else "")
 if not SECRET_KEY:
     raise RuntimeError("SECRET_KEY must be set when DEBUG=0")
 
@@ -31,12 +34,11 @@ PORTAL_ENCRYPTION_KEY = os.environ.get("PORTAL_ENCRYPTION_KEY", "")
 if not PORTAL_ENCRYPTION_KEY:
     if not DEBUG:
         raise RuntimeError("PORTAL_ENCRYPTION_KEY must be set when DEBUG=0")
-    import base64
-    import hashlib
-
-    PORTAL_ENCRYPTION_KEY = base64.urlsafe_b64encode(
-        hashlib.sha256(("gpu-portal-credentials:" + SECRET_KEY).encode()).digest()
-    ).decode()
+    PORTAL_ENCRYPTION_KEY = default_keys.derived_encryption_key(SECRET_KEY)
+# A key published in this repository protects nothing: refuse it outside DEBUG.
+_published = default_keys.published_key_problems(SECRET_KEY, PORTAL_ENCRYPTION_KEY)
+if _published and not DEBUG:
+    raise RuntimeError("; ".join(_published))
 
 ALLOWED_HOSTS = [
     h.strip() for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h

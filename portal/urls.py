@@ -4,12 +4,14 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from . import guide, views
+from tenants.home_views import home
+
+from . import guide
 
 handler404 = "portal.api_errors.api_aware_page_not_found"
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", home, name="home"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("audit/", include("portal.audit_urls")),

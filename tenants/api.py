@@ -6,8 +6,6 @@ platform admins (403 for others who can see the object). Writes record the actor
 
 from decimal import Decimal
 
-import pghistory
-from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -17,8 +15,18 @@ from rest_framework.response import Response
 
 from clusters.models import Cluster
 from portal import roles
+from portal.api_fields import (
+    CharField,
+    EmailField,
+    RegexField,
+    SlugField,
+    StrictBooleanField,
+    StrictDecimalField,
+    StrictIntegerField,
+)
+from portal.audit import request_context
 
-from . import selectors, services
+from . import catalog, decisions, selectors, services
 from .models import (
     MAX_UNITS,
     TENANT_SLUG_MAX,
@@ -35,40 +43,6 @@ DNS1123 = dns1123_label.regex.pattern
 DNS1123_MESSAGE = (
     "Use lowercase letters, digits and '-', starting and ending with a letter or digit."
 )
-
-
-class StrictIntegerField(serializers.IntegerField):
-    """A JSON number only: "4", 4.5 and true are type errors, not quietly coerced."""
-
-    def to_internal_value(self, data):
-        if isinstance(data, bool) or not isinstance(data, int):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class StrictStringMixin:
-    """A JSON string only: 12 or true for a text field is a type error, not "12"."""
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            raise serializers.ValidationError("Not a valid string.", code="invalid")
-        return super().to_internal_value(data)
-
-
-class CharField(StrictStringMixin, serializers.CharField):
-    pass
-
-
-class RegexField(StrictStringMixin, serializers.RegexField):
-    pass
-
-
-class EmailField(StrictStringMixin, serializers.EmailField):
-    pass
-
-
-class SlugField(StrictStringMixin, serializers.SlugField):
-    pass
 
 
 def units_field(**kwargs):
@@ -214,7 +188,7 @@ class GpuProfileInput(serializers.Serializer):
         max_length=100,
         error_messages={"invalid": "Use an extended resource name, e.g. nvidia.com/gpu."},
     )
-    gpu_fraction = serializers.DecimalField(
+    gpu_fraction = StrictDecimalField(
         max_digits=5,
         decimal_places=4,
         min_value=Decimal("0.0001"),
@@ -223,7 +197,7 @@ class GpuProfileInput(serializers.Serializer):
     )
     replicas = StrictIntegerField(min_value=1, max_value=64, required=False)
     memory_gb = StrictIntegerField(min_value=0, max_value=4096, required=False)
-    is_active = serializers.BooleanField(required=False)
+    is_active = StrictBooleanField(required=False)
 
 
 # --- views ------------------------------------------------------------------------------------
@@ -233,16 +207,6 @@ def _paginated(request, queryset, serializer_class):
     paginator = LimitOffsetPagination()
     page = paginator.paginate_queryset(queryset, request)
     return paginator.get_paginated_response(serializer_class(page, many=True).data)
-
-
-def _require_admin(user) -> None:
-    if not roles.is_platform_admin(user):
-        raise PermissionDenied
-
-
-def _audit(request):
-    """Record the API caller (token or session) as the actor of the writes inside."""
-    return pghistory.context(user=request.user.id, url=request.path)
 
 
 @extend_schema(methods=["GET"], responses=TenantOutput(many=True))
@@ -259,7 +223,7 @@ def tenant_collection(request):
     data.is_valid(raise_exception=True)
     fields = dict(data.validated_data)
     initial_quota = fields.pop("initial_quota", None)
-    with _audit(request):
+    with request_context(request):
         tenant = services.onboard_tenant(
             actor=request.user, initial_quota=initial_quota and dict(initial_quota), **fields
         )
@@ -290,9 +254,9 @@ def tenant_item(request, slug):
 @api_view(["POST"])
 def tenant_approve(request, slug):
     tenant = selectors.get_tenant_for_user(request.user, slug)
-    _require_admin(request.user)
-    with _audit(request):
-        tenant = services.approve_tenant(actor=request.user, tenant=tenant)
+    roles.require(request.user, roles.PLATFORM_ADMIN)
+    with request_context(request):
+        tenant = decisions.approve_tenant(actor=request.user, tenant=tenant)
     return Response(TenantOutput(tenant).data)
 
 
@@ -300,11 +264,11 @@ def tenant_approve(request, slug):
 @api_view(["POST"])
 def tenant_reject(request, slug):
     tenant = selectors.get_tenant_for_user(request.user, slug)
-    _require_admin(request.user)
+    roles.require(request.user, roles.PLATFORM_ADMIN)
     data = ReasonInput(data=request.data)
     data.is_valid(raise_exception=True)
-    with _audit(request):
-        tenant = services.reject_tenant(
+    with request_context(request):
+        tenant = decisions.reject_tenant(
             actor=request.user, tenant=tenant, reason=data.validated_data["reason"]
         )
     return Response(TenantOutput(tenant).data)
@@ -329,7 +293,7 @@ def quota_request_collection(request):
         raise serializers.ValidationError(
             {"environment": [f"Tenant {tenant.slug} has no {fields['environment']} environment."]}
         )
-    with _audit(request):
+    with request_context(request):
         qr = services.request_quota(
             actor=request.user,
             tenant=tenant,
@@ -362,9 +326,9 @@ def quota_request_item(request, pk):
 @api_view(["POST"])
 def quota_request_approve(request, pk):
     qr = selectors.get_quota_request_for_user(request.user, pk)
-    _require_admin(request.user)
-    with _audit(request):
-        grant = services.approve_quota_request(actor=request.user, quota_request=qr)
+    roles.require(request.user, roles.PLATFORM_ADMIN)
+    with request_context(request):
+        grant = decisions.approve_quota_request(actor=request.user, quota_request=qr)
     qr = selectors.get_quota_request_for_user(request.user, pk)
     return Response({"request": QuotaRequestOutput(qr).data, "grant": GrantOutput(grant).data})
 
@@ -373,11 +337,11 @@ def quota_request_approve(request, pk):
 @api_view(["POST"])
 def quota_request_reject(request, pk):
     qr = selectors.get_quota_request_for_user(request.user, pk)
-    _require_admin(request.user)
+    roles.require(request.user, roles.PLATFORM_ADMIN)
     data = ReasonInput(data=request.data)
     data.is_valid(raise_exception=True)
-    with _audit(request):
-        services.reject_quota_request(
+    with request_context(request):
+        decisions.reject_quota_request(
             actor=request.user, quota_request=qr, reason=data.validated_data["reason"]
         )
     qr = selectors.get_quota_request_for_user(request.user, pk)
@@ -393,11 +357,11 @@ def gpu_profile_collection(request):
         if not roles.is_platform_admin(request.user):
             qs = qs.filter(is_active=True)
         return _paginated(request, qs, GpuProfileOutput)
-    _require_admin(request.user)
+    roles.require(request.user, roles.PLATFORM_ADMIN)
     data = GpuProfileInput(data=request.data)
     data.is_valid(raise_exception=True)
-    with _audit(request):
-        profile = services.create_gpu_profile(actor=request.user, **data.validated_data)
+    with request_context(request):
+        profile = catalog.create_gpu_profile(actor=request.user, **data.validated_data)
     return Response(GpuProfileOutput(profile).data, status=status.HTTP_201_CREATED)
 
 
@@ -414,10 +378,10 @@ def gpu_profile_item(request, name):
         raise Http404
     if request.method == "GET":
         return Response(GpuProfileOutput(profile).data)
-    _require_admin(request.user)
+    roles.require(request.user, roles.PLATFORM_ADMIN)
     data = GpuProfileInput(data=request.data, partial=True)
     data.is_valid(raise_exception=True)
     fields = {k: v for k, v in data.validated_data.items() if k != "name"}
-    with _audit(request):
-        profile = services.update_gpu_profile(actor=request.user, profile=profile, **fields)
+    with request_context(request):
+        profile = catalog.update_gpu_profile(actor=request.user, profile=profile, **fields)
     return Response(GpuProfileOutput(profile).data)

@@ -2,11 +2,13 @@
 
 from django.urls import path
 
-from . import api
+from . import api, spec_api
 
 urlpatterns = [
     path("tenants/", api.tenant_collection, name="api-tenants"),
     path("tenants/<slug:slug>/", api.tenant_item, name="api-tenant"),
+    path("tenants/<slug:slug>/spec/", spec_api.tenant_spec, name="api-tenant-spec"),
+    path("schemas/tenant-spec.json", spec_api.tenant_spec_schema, name="api-tenant-spec-schema"),
     path("tenants/<slug:slug>/approve/", api.tenant_approve, name="api-tenant-approve"),
     path("tenants/<slug:slug>/reject/", api.tenant_reject, name="api-tenant-reject"),
     path("quota-requests/", api.quota_request_collection, name="api-quota-requests"),

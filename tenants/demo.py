@@ -14,7 +14,7 @@ from django.db import transaction
 from clusters.demo import DEMO_CLUSTER
 from clusters.models import Cluster
 
-from . import services
+from . import decisions, services
 from .models import GpuProfile, Tenant
 
 P = GpuProfile.Partition
@@ -212,9 +212,9 @@ def seed_demo() -> list[Tenant]:
                 actor=owner, tenant=tenant, user=_user(username), role=spec["members"][username]
             )
         if spec["approve"]:
-            tenant = services.approve_tenant(actor=admin, tenant=tenant)
+            tenant = decisions.approve_tenant(actor=admin, tenant=tenant)
             for grant in spec["grants"]:
-                services.approve_quota_request(
+                decisions.approve_quota_request(
                     actor=admin, quota_request=_request(owner, tenant, profiles, grant)
                 )
         for pending in spec["pending"]:

@@ -1,13 +1,11 @@
 """Kubernetes objects of a tenant (namespaces, quota, access, network policy, Kueue queues) as
-pure render functions, plus the tenant-level hooks the sync engine calls (clusters/registry.py).
+pure render functions. What else the sync engine asks of tenants is in sync_hooks.py.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-
-from django.db.models import F, Q, Sum
 
 from clusters.registry import (
     COST_CENTER_LABEL,
@@ -18,8 +16,6 @@ from clusters.registry import (
     MANAGED_BY_LABEL,
     TENANT_LABEL,
     DesiredObject,
-    SyncTarget,
-    register_hook,
     tenant_manifests,
 )
 
@@ -332,77 +328,3 @@ def tenant_objects(tenant_id: int) -> list[DesiredObject]:
         return []
     row = TenantRow(slug=tenant.slug, cost_center=tenant.cost_center, tier=tenant.tier)
     return render_tenant(row, _rows(tenant))
-
-
-# --- hooks for the sync engine ---------------------------------------------------------------
-
-
-@register_hook("sync_target")
-def sync_target(tenant_id: int) -> SyncTarget | None:
-    tenant = Tenant.objects.filter(pk=tenant_id).first()
-    if tenant is None:
-        return None
-    cluster_ids = {tenant.cluster_id}
-    cluster_ids.update(
-        Environment.objects.filter(tenant=tenant).values_list("cluster_id", flat=True)
-    )
-    return SyncTarget(
-        tenant_id=tenant.pk,
-        slug=tenant.slug,
-        desired_generation=tenant.desired_generation,
-        applied_generation=tenant.applied_generation,
-        cluster_ids=tuple(sorted(cluster_ids)),
-        archived=tenant.status == Tenant.Status.ARCHIVED,
-    )
-
-
-@register_hook("mark_applied")
-def mark_applied(tenant_id: int, generation: int) -> bool:
-    """Record the generation that landed; never moves applied_generation backwards."""
-    updated = Tenant.objects.filter(pk=tenant_id, applied_generation__lt=generation).update(
-        applied_generation=generation
-    )
-    return bool(updated)
-
-
-@register_hook("pending_tenant_ids")
-def pending_tenant_ids(cluster_id: int | None = None) -> list[int]:
-    """Tenants whose applied generation lags their desired one (the outbox's backlog), all of
-    them or those with a namespace (or their home) on one cluster."""
-    tenants = Tenant.objects.filter(applied_generation__lt=F("desired_generation"))
-    if cluster_id is not None:
-        tenants = tenants.filter(
-            Q(cluster_id=cluster_id) | Q(environments__cluster_id=cluster_id)
-        ).distinct()
-    return list(tenants.order_by("pk").values_list("pk", flat=True))
-
-
-@register_hook("capacity_allocations")
-def capacity_allocations(cluster_id: int) -> dict[tuple[str, str], dict[str, int]]:
-    """Live grants on a cluster per (gpu_product, resource_name): guaranteed and burst sums."""
-    rows = (
-        QuotaGrant.objects.filter(
-            Q(environment__cluster_id=cluster_id),
-            revoked_at__isnull=True,
-            tenant__status__in=[Tenant.Status.ACTIVE, Tenant.Status.PENDING],
-        )
-        .values("profile__gpu_product", "profile__resource_name")
-        .annotate(guaranteed=Sum("guaranteed"), burst=Sum("burst"))
-    )
-    return {
-        (r["profile__gpu_product"], r["profile__resource_name"]): {
-            "guaranteed": r["guaranteed"] or 0,
-            "burst": r["burst"] or 0,
-        }
-        for r in rows
-    }
-
-
-@register_hook("tenant_slugs")
-def tenant_slugs(tenant_ids: list[int]) -> dict[int, str]:
-    return dict(Tenant.objects.filter(pk__in=tenant_ids).values_list("pk", "slug"))
-
-
-@register_hook("tenant_id")
-def tenant_id(slug: str) -> int | None:
-    return Tenant.objects.filter(slug=slug).values_list("pk", flat=True).first()

@@ -6,13 +6,15 @@ themselves are done in services.py under select_for_update().
 
 from decimal import Decimal
 
-import pghistory
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from clusters.models import Cluster
+from portal.audit import audited
+from portal.domain_errors import ConflictError
 
 TENANT_SLUG_MAX = 40  # so that "<slug>-staging" stays a valid 63-character namespace name
 MAX_UNITS = 10_000  # no single request may ask for more units of a profile than this
@@ -24,11 +26,28 @@ dns1123_label = RegexValidator(
 )
 
 
-def audited(**kwargs):
-    """Record inserts, updates and deletes in PostgreSQL triggers (the audit trail)."""
-    return pghistory.track(
-        pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(), **kwargs
-    )
+class Decided:
+    """A status with its allowed moves in `TRANSITIONS`, decided by someone, at a time, for a
+    reason (the fields `status`, `decided_by`, `decided_at`, `decision_reason`). Every move goes
+    through `decide()`, which refuses what `TRANSITIONS` does not allow. Callers lock the row
+    (select_for_update) and check who may decide; this is the state machine only."""
+
+    TRANSITIONS: dict
+
+    def can_transition(self, to: str) -> bool:
+        return to in self.TRANSITIONS[self.Status(self.status)]
+
+    def decide(self, to: str, *, by, reason: str = "", at=None) -> None:
+        if not self.can_transition(to):
+            raise ConflictError(
+                f"{self._meta.verbose_name.capitalize()} {self} is {self.status}; "
+                f"it cannot become {to}."
+            )
+        self.status = to
+        self.decided_by = by
+        self.decided_at = at or timezone.now()
+        self.decision_reason = reason
+        self.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
 
 
 class EnvironmentName(models.TextChoices):
@@ -96,7 +115,7 @@ class GpuProfile(models.Model):
 # The generation counters are the sync engine's bookkeeping, not a change anyone made: the change
 # that bumped them (a grant, an approval) is audited on its own row, and each sync is a SyncRun.
 @audited(exclude=["desired_generation", "applied_generation", "updated_at"])
-class Tenant(models.Model):
+class Tenant(Decided, models.Model):
     """A team's home on the platform."""
 
     class Status(models.TextChoices):
@@ -153,9 +172,6 @@ class Tenant(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-    def can_transition(self, to: str) -> bool:
-        return to in self.TRANSITIONS[self.Status(self.status)]
 
     @property
     def sync_pending(self) -> bool:
@@ -217,7 +233,7 @@ units_validators = [MinValueValidator(0), MaxValueValidator(MAX_UNITS)]
 
 
 @audited()
-class QuotaRequest(models.Model):
+class QuotaRequest(Decided, models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
         APPROVED = "approved", "Approved"
@@ -262,9 +278,6 @@ class QuotaRequest(models.Model):
     def __str__(self) -> str:
         return f"{self.tenant.slug}/{self.environment.name}: {self.profile.name}"
 
-    def can_transition(self, to: str) -> bool:
-        return to in self.TRANSITIONS[self.Status(self.status)]
-
 
 @audited()
 class QuotaGrant(models.Model):
@@ -307,3 +320,24 @@ class QuotaGrant(models.Model):
     @property
     def limit(self) -> int:
         return self.guaranteed + self.burst
+
+
+class TenantSpecApply(models.Model):
+    """One applied tenant document (PUT .../spec/): who, when, its digest and the plan carried
+    out. A document that changes nothing is not recorded (applying it again writes nothing)."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="spec_applies")
+    digest = models.CharField(max_length=71)
+    document = models.JSONField()
+    plan = models.JSONField()
+    pruned = models.BooleanField(default=False)
+    applied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    applied_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-applied_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id} {self.digest[:19]}"

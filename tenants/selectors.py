@@ -11,7 +11,9 @@ from django.db.models import Func, IntegerField, OuterRef, Prefetch, Subquery, S
 from django.http import Http404
 
 from clusters.models import Cluster, ClusterCapacity
+from clusters.registry import Allocation
 from portal import roles
+from portal.audit import events_with_actors
 
 from .models import (
     Environment,
@@ -23,6 +25,7 @@ from .models import (
 )
 
 CapacityKey = tuple[int, str, str]  # (cluster_id, gpu_product, resource_name)
+NOTHING = Allocation(0, 0)
 
 
 def membership_role(user, tenant: Tenant) -> str | None:
@@ -144,22 +147,33 @@ def _capacities(cluster_ids) -> dict[CapacityKey, int]:
     return {(r.cluster_id, r.gpu_product, r.resource_name): r.capacity for r in rows}
 
 
-def _allocated(cluster_ids) -> dict[CapacityKey, int]:
+def allocated(cluster_ids) -> dict[CapacityKey, Allocation]:
+    """Guaranteed and burst units of live grants per (cluster, gpu_product, resource_name).
+
+    The one rule for what holds capacity (approval, the capacity pages and the cluster pages
+    read it): every grant that is not revoked, whatever its tenant's status. Archiving revokes
+    a tenant's grants in the same transaction, so only live grants hold units on a cluster."""
     rows = (
         QuotaGrant.objects.filter(
             revoked_at__isnull=True, environment__cluster_id__in=set(cluster_ids)
         )
         .values("environment__cluster_id", "profile__gpu_product", "profile__resource_name")
-        .annotate(total=Sum("guaranteed"))
+        .annotate(guaranteed=Sum("guaranteed"), burst=Sum("burst"))
     )
     return {
         (
             r["environment__cluster_id"],
             r["profile__gpu_product"],
             r["profile__resource_name"],
-        ): r["total"] or 0
+        ): Allocation(r["guaranteed"] or 0, r["burst"] or 0)
         for r in rows
     }
+
+
+def guaranteed_allocated(*, cluster_id: int, gpu_product: str, resource_name: str) -> int:
+    """Guaranteed units of live grants of one capacity key on one cluster."""
+    key = (cluster_id, gpu_product, resource_name)
+    return allocated([cluster_id]).get(key, NOTHING).guaranteed
 
 
 @dataclass(frozen=True)
@@ -181,7 +195,7 @@ def free_capacity(*, cluster: Cluster, profile: GpuProfile) -> FreeCapacity:
         cluster=cluster,
         profile=profile,
         capacity=_capacities([cluster.pk]).get(key, 0),
-        allocated=_allocated([cluster.pk]).get(key, 0),
+        allocated=allocated([cluster.pk]).get(key, NOTHING).guaranteed,
     )
 
 
@@ -189,7 +203,7 @@ def capacity_overview() -> list[FreeCapacity]:
     """Capacity, guaranteed allocated and free per (cluster, profile) with recorded capacity."""
     clusters = {c.pk: c for c in Cluster.objects.all()}
     capacities = _capacities(clusters)
-    allocated = _allocated(clusters)
+    held = allocated(clusters)
     rows = []
     for profile in active_profiles():
         for cluster_id, cluster in clusters.items():
@@ -200,7 +214,7 @@ def capacity_overview() -> list[FreeCapacity]:
                         cluster=cluster,
                         profile=profile,
                         capacity=capacities[key],
-                        allocated=allocated.get(key, 0),
+                        allocated=held.get(key, NOTHING).guaranteed,
                     )
                 )
     rows.sort(key=lambda r: (r.cluster.name, r.profile.gpu_model, r.profile.name))
@@ -233,7 +247,7 @@ def pending_quota_requests(*, ids=None) -> list[PendingQuota]:
     requests = list(qs.order_by("created_at", "pk"))
     cluster_ids = {r.environment.cluster_id for r in requests}
     capacities = _capacities(cluster_ids)
-    allocated = _allocated(cluster_ids)
+    held = allocated(cluster_ids)
     live = {
         (g.environment_id, g.profile_id): g.guaranteed
         for g in QuotaGrant.objects.filter(
@@ -248,7 +262,7 @@ def pending_quota_requests(*, ids=None) -> list[PendingQuota]:
             PendingQuota(
                 request=r,
                 capacity=capacity,
-                free_before=capacity - allocated.get(key, 0),
+                free_before=capacity - held.get(key, NOTHING).guaranteed,
                 replaces=live.get((r.environment_id, r.profile_id), 0),
             )
         )
@@ -296,7 +310,5 @@ def tenant_overview(tenant: Tenant) -> dict:
 
 def tenant_history(tenant: Tenant, *, limit: int = 100) -> list:
     """Audit events of the tenant and every row that references it, newest first."""
-    from portal.audit_views import events_with_actors  # portal's views import this module
-
     events = pghistory.models.Events.objects.references(tenant).order_by("-pgh_created_at")
     return events_with_actors(events[:limit])

@@ -4,11 +4,9 @@ through GET|POST /api/v1/tenants/{slug}/sync/ (POST: platform admins force a syn
 
 from datetime import timedelta
 
-import pghistory
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-from django.shortcuts import redirect, render
+from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 from drf_spectacular.utils import extend_schema
@@ -19,8 +17,8 @@ from rest_framework.response import Response
 from clusters import selectors as cluster_selectors
 from clusters import services as cluster_services
 from clusters.models import NamespaceDeletion, SyncObjectResult, SyncRun, SyncState
-from portal import roles
-from portal.domain_errors import DomainError
+from portal import htmx, roles
+from portal.audit import request_context
 
 from .models import Tenant
 from .selectors import get_tenant_for_user
@@ -46,24 +44,26 @@ def sync_context(tenant: Tenant, user) -> dict:
 @login_required
 def panel(request, slug):
     tenant = get_tenant_for_user(request.user, slug)
-    template = "tenants/_sync_panel.html" if request.htmx else "tenants/_sync_page.html"
+    template = "tenants/_sync_panel.html" if request.htmx else "tenants/sync_page.html"
     return render(request, template, sync_context(tenant, request.user))
 
 
 def _admin_action(request, slug, action, done_message):
     tenant = get_tenant_for_user(request.user, slug)  # 404 first: no enumeration
-    if not roles.is_platform_admin(request.user):
-        raise PermissionDenied
-    try:
-        action(tenant)
-        if not request.htmx:
-            messages.success(request, done_message)
-    except DomainError as exc:
-        messages.error(request, str(exc))
-    if request.htmx:
+    roles.require(request.user, roles.PLATFORM_ADMIN)
+
+    def context() -> dict:
         tenant.refresh_from_db()
-        return render(request, "tenants/_sync_panel.html", sync_context(tenant, request.user))
-    return redirect("tenants_sync:panel", slug=tenant.slug)
+        return sync_context(tenant, request.user)
+
+    return htmx.act(
+        request,
+        lambda: action(tenant),
+        done=done_message,
+        partial="tenants/_sync_panel.html",
+        context=context,
+        redirect_to=reverse("tenants_sync:panel", args=[tenant.slug]),
+    )
 
 
 @login_required
@@ -146,9 +146,8 @@ class SyncEnqueuedOutput(serializers.Serializer):
 def tenant_sync_api(request, slug):
     tenant = get_tenant_for_user(request.user, slug)
     if request.method == "POST":
-        if not roles.is_platform_admin(request.user):
-            raise PermissionDenied
-        with pghistory.context(user=request.user.id, url=request.path):
+        roles.require(request.user, roles.PLATFORM_ADMIN)
+        with request_context(request):
             cluster_services.force_sync(actor=request.user, tenant_id=tenant.pk)
         return Response({"detail": "sync enqueued"}, status=status.HTTP_202_ACCEPTED)
     return Response(

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import spec_views, views
 
 app_name = "tenants"
 urlpatterns = [
@@ -25,6 +25,7 @@ urlpatterns = [
     ),
     path("<slug:slug>/", views.tenant_detail, name="detail"),
     path("<slug:slug>/quota/", views.request_quota, name="request_quota"),
+    path("<slug:slug>/spec/", spec_views.tenant_spec, name="spec"),
     path("<slug:slug>/quota/capacity/", views.quota_capacity, name="quota_capacity"),
     path("<slug:slug>/quota/<int:pk>/cancel/", views.quota_cancel, name="quota_cancel"),
     path("<slug:slug>/archive/", views.archive, name="archive"),

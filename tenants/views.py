@@ -3,6 +3,8 @@
 Full pages on first load; `_*.html` fragments when htmx asks (`request.htmx`).
 """
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
@@ -10,27 +12,19 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from clusters.models import Cluster
-from portal import roles
+from portal import htmx, roles
 from portal.domain_errors import DomainError
+from portal.form_errors import add_domain_error
 
-from . import selectors, services
+from . import decisions, selectors, services
 from .forms import MemberForm, OnboardingForm, QuotaRequestForm, ReasonForm
 from .models import Environment, GpuProfile, Tenant, TenantMembership
 
 LIST_PAGE_SIZE = 50
-
-
-def _require_platform_admin(user) -> None:
-    if not roles.is_platform_admin(user):
-        raise PermissionDenied
-
-
-def _apply_domain_error(form, exc: DomainError) -> None:
-    field = exc.field if exc.field in form.fields else None
-    form.add_error(field, str(exc))
 
 
 @login_required
@@ -49,6 +43,7 @@ def tenant_list(request):
             "tenants": page.object_list,
             "page": page,
             "status": status,
+            "status_query": urlencode({"status": status}) if status else "",
             "statuses": Tenant.Status.choices,
             "can_onboard": selectors.can_onboard(request.user),
         },
@@ -79,7 +74,7 @@ def onboard(request):
                     initial_quota=form.initial_quota(),
                 )
             except DomainError as exc:
-                _apply_domain_error(form, exc)
+                add_domain_error(form, exc)
             else:
                 messages.success(
                     request, f"Tenant {tenant.slug} is waiting for a platform admin's approval."
@@ -155,7 +150,7 @@ def request_quota(request, slug: str):
                     justification=data["justification"],
                 )
             except DomainError as exc:
-                _apply_domain_error(form, exc)
+                add_domain_error(form, exc)
             else:
                 messages.success(request, "Quota requested; a platform admin will decide.")
                 return redirect("tenants:detail", slug=tenant.slug)
@@ -201,7 +196,7 @@ def quota_capacity(request, slug: str):
 @login_required
 @require_GET
 def approvals(request):
-    _require_platform_admin(request.user)
+    roles.require(request.user, roles.PLATFORM_ADMIN)
     if request.htmx and request.GET.get("part") == "capacity":
         # refreshed after each inline decision (HX-Trigger: quota-decided)
         return render(
@@ -219,36 +214,33 @@ def approvals(request):
     )
 
 
-def _decision_response(request, *, template: str, context: dict, error: str = ""):
+def _decision_response(request, *, template: str, context: dict, done: str, error: str):
     """htmx: swap the row in place; without JS: back to the queue with a message."""
-    if request.htmx:
-        response = render(
-            request, template, {**context, "error": error, "reason_form": ReasonForm()}
-        )
-        if not error:
-            response["HX-Trigger"] = "quota-decided"  # the capacity table reloads itself
-        return response
-    if error:
-        messages.error(request, error)
-    else:
-        messages.success(request, context.get("done", "Done."))
-    return redirect("tenants:approvals")
+    return htmx.answer(
+        request,
+        partial=template,
+        context={**context, "reason_form": ReasonForm()},
+        redirect_to=reverse("tenants:approvals"),
+        done=done,
+        error=error,
+        trigger="quota-decided",  # the capacity table reloads itself
+    )
 
 
 @login_required
 @require_POST
 def tenant_decide(request, slug: str, decision: str):
     tenant = selectors.get_tenant_for_user(request.user, slug)
-    _require_platform_admin(request.user)
+    roles.require(request.user, roles.PLATFORM_ADMIN)
     error = ""
     try:
         if decision == "approve":
-            tenant = services.approve_tenant(actor=request.user, tenant=tenant)
+            tenant = decisions.approve_tenant(actor=request.user, tenant=tenant)
             done = f"Tenant {tenant.slug} approved."
         else:
             form = ReasonForm(request.POST)
             reason = form.cleaned_data["reason"] if form.is_valid() else ""
-            tenant = services.reject_tenant(actor=request.user, tenant=tenant, reason=reason)
+            tenant = decisions.reject_tenant(actor=request.user, tenant=tenant, reason=reason)
             done = f"Tenant {tenant.slug} rejected."
     except DomainError as exc:
         error, done = str(exc), ""
@@ -256,7 +248,8 @@ def tenant_decide(request, slug: str, decision: str):
     return _decision_response(
         request,
         template="tenants/_tenant_row.html",
-        context={"t": tenant, "done": done},
+        context={"t": tenant},
+        done=done,
         error=error,
     )
 
@@ -265,16 +258,16 @@ def tenant_decide(request, slug: str, decision: str):
 @require_POST
 def quota_decide(request, pk: int, decision: str):
     qr = selectors.get_quota_request_for_user(request.user, pk)
-    _require_platform_admin(request.user)
+    roles.require(request.user, roles.PLATFORM_ADMIN)
     error = ""
     try:
         if decision == "approve":
-            services.approve_quota_request(actor=request.user, quota_request=qr)
+            decisions.approve_quota_request(actor=request.user, quota_request=qr)
             done = f"Granted {qr.guaranteed}+{qr.burst} {qr.profile} to {qr.environment}."
         else:
             form = ReasonForm(request.POST)
             reason = form.cleaned_data["reason"] if form.is_valid() else ""
-            services.reject_quota_request(actor=request.user, quota_request=qr, reason=reason)
+            decisions.reject_quota_request(actor=request.user, quota_request=qr, reason=reason)
             done = f"Request of {qr.tenant.slug} rejected."
     except DomainError as exc:
         error, done = str(exc), ""
@@ -283,7 +276,8 @@ def quota_decide(request, pk: int, decision: str):
     return _decision_response(
         request,
         template="tenants/_request_row.html",
-        context={"row": rows[0] if rows else None, "qr": qr, "done": done},
+        context={"row": rows[0] if rows else None, "qr": qr},
+        done=done,
         error=error,
     )
 
@@ -307,7 +301,7 @@ def quota_cancel(request, slug: str, pk: int):
     return _act_on_detail(
         request,
         slug,
-        lambda: services.cancel_quota_request(actor=request.user, quota_request=qr),
+        lambda: decisions.cancel_quota_request(actor=request.user, quota_request=qr),
         "Request withdrawn.",
     )
 
@@ -316,7 +310,7 @@ def quota_cancel(request, slug: str, pk: int):
 @require_POST
 def archive(request, slug: str):
     tenant = selectors.get_tenant_for_user(request.user, slug)
-    _require_platform_admin(request.user)
+    roles.require(request.user, roles.PLATFORM_ADMIN)
     return _act_on_detail(
         request,
         slug,
@@ -329,12 +323,12 @@ def archive(request, slug: str):
 @require_POST
 def revoke_grant(request, slug: str, pk: int):
     tenant = selectors.get_tenant_for_user(request.user, slug)
-    _require_platform_admin(request.user)
+    roles.require(request.user, roles.PLATFORM_ADMIN)
     grant = get_object_or_404(tenant.quota_grants, pk=pk)
     return _act_on_detail(
         request,
         slug,
-        lambda: services.revoke_quota_grant(actor=request.user, grant=grant),
+        lambda: decisions.revoke_quota_grant(actor=request.user, grant=grant),
         "Grant revoked.",
     )
 

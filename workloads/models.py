@@ -4,13 +4,13 @@ and the record of every promotion and rollback."""
 import math
 import re
 
-import pghistory
 import pgtrigger
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 
+from portal.audit import audited
 from tenants.models import Environment, GpuProfile, Tenant, dns1123_label
 
 DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
@@ -41,13 +41,7 @@ class Template(models.TextChoices):
     BATCH = "batch", "Batch pipeline"
 
 
-def _audited():
-    return pghistory.track(
-        pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent()
-    )
-
-
-@_audited()
+@audited()
 class Workload(models.Model):
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="workloads")
     name = models.CharField(max_length=WORKLOAD_NAME_MAX, validators=[dns1123_label])
@@ -68,7 +62,7 @@ class Workload(models.Model):
         return f"{self.tenant.slug}/{self.name}"
 
 
-@_audited()
+@audited()
 @pgtrigger.register(
     pgtrigger.Protect(name="workload_revision_append_only", operation=pgtrigger.Update)
 )
@@ -199,7 +193,7 @@ REVISION_SPEC_FIELDS = [
 ]
 
 
-@_audited()
+@audited()
 class WorkloadEnvironment(models.Model):
     """Which revision of a workload runs in one environment (and its optional canary)."""
 
@@ -243,7 +237,7 @@ class WorkloadEnvironment(models.Model):
         return self.canary_replicas * canary.gpus_per_replica
 
 
-@_audited()
+@audited()
 class PromotionRecord(models.Model):
     workload = models.ForeignKey(Workload, on_delete=models.CASCADE, related_name="promotions")
     environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="+")
@@ -265,7 +259,7 @@ class PromotionRecord(models.Model):
         return f"promotion of {self.workload_id} to {self.environment_id}"
 
 
-@_audited()
+@audited()
 class RollbackRecord(models.Model):
     workload = models.ForeignKey(Workload, on_delete=models.CASCADE, related_name="rollbacks")
     environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="+")

@@ -1,16 +1,15 @@
 """Writes of workloads: create from a template, new revisions, promotion through the gates,
-rollback and canary. Every change that must reach a cluster bumps the tenant's generation."""
-
-from dataclasses import asdict, dataclass
+rollback and canary (the gates themselves are in gates.py). Every change that must reach a
+cluster bumps the tenant's generation."""
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from portal.domain_errors import ConflictError, DomainError
-from tenants.models import ENVIRONMENT_ORDER, Environment, EnvironmentName, GpuProfile
+from tenants.models import ENVIRONMENT_ORDER, Environment, EnvironmentName
 from tenants.outbox import bump_desired_generation
 
-from . import selectors
+from . import gates, selectors
 from .models import (
     REVISION_SPEC_FIELDS,
     PromotionRecord,
@@ -56,46 +55,6 @@ TEMPLATE_DEFAULTS = {
 }
 
 RESERVED_NAMES = {"new"}
-GATE_QUOTA = "quota"
-GATE_PINNED = "image-pinned-by-digest"
-GATE_DOCUMENT = "interface-document-complete"
-GATE_SIGN_OFF = "sre-production-sign-off"
-GATE_STAGING_SLO = "staging-slo"
-
-
-@dataclass(frozen=True)
-class GateResult:
-    name: str
-    passed: bool
-    reason: str
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class SloEvidence:
-    """The staging SLO over the last 24 h, measured elsewhere (contracts) and passed in by the
-    caller: workloads reads no SLIs. `summary` carries the numbers for the gate's message;
-    `override` names the SRE and reason when one let this revision through anyway."""
-
-    below_target: bool
-    summary: str
-    override: str = ""
-
-
-def slo_gate(evidence: SloEvidence) -> GateResult:
-    if not evidence.below_target:
-        return GateResult(GATE_STAGING_SLO, True, evidence.summary)
-    if evidence.override:
-        return GateResult(
-            GATE_STAGING_SLO, True, f"{evidence.summary}; overridden by {evidence.override}"
-        )
-    return GateResult(
-        GATE_STAGING_SLO,
-        False,
-        f"{evidence.summary}: fix staging first, or ask an SRE to override with a reason.",
-    )
 
 
 def _require_writer(actor, tenant, action: str) -> None:
@@ -191,156 +150,6 @@ def create_revision(*, workload: Workload, actor, **changes) -> WorkloadRevision
     return revision
 
 
-# ---- gates -------------------------------------------------------------------------------
-
-
-def _profile_quota(*, workload, environment, profile: GpuProfile, needed: int, why: str, lock):
-    """None when `needed` units of `profile` fit the environment's grant, else the reason."""
-    grant = selectors.live_grant(environment, profile.pk, lock=lock)
-    if grant is None:
-        return (
-            f"{environment.namespace} has no quota grant of {profile.name}: request "
-            f"{needed} {profile.resource_name} units there first."
-        ), None
-    used = selectors.units_used_by_others(environment, profile.pk, workload.pk)
-    free = grant.limit - sum(used.values())
-    if needed > free:
-        by = ", ".join(f"{n} {u}" for n, u in sorted(used.items())) or "nothing else"
-        return (
-            f"needs {needed} {profile.resource_name} units ({why}) but only {max(free, 0)} of "
-            f"the {grant.limit} granted (guaranteed {grant.guaranteed} + burst {grant.burst}) "
-            f"in {environment.namespace} are free (used: {by}); request more quota or scale "
-            "down."
-        ), free
-    return None, free
-
-
-def quota_gate(
-    *, workload, revision, environment, keep_canary: WorkloadEnvironment | None = None, lock=False
-) -> GateResult:
-    """The revision's replicas x GPUs (plus a kept canary's) fit each profile's live grant in
-    the environment, after what the environment's other workloads hold."""
-    needs: dict[int, list] = {}
-    if revision.workload_id == workload.pk:
-        revision.workload = workload  # saves a query per gate
-    if revision.gpu_units:
-        if revision.autoscaled:
-            why = f"up to {revision.peak_replicas} replicas (autoscaling max)"
-        else:
-            why = f"{revision.replicas} replicas"
-        why += f" x {revision.gpus_per_replica}"
-        needs[revision.profile_id] = [revision.profile, revision.gpu_units, why]
-    if keep_canary is not None and keep_canary.canary_revision_id:
-        canary = keep_canary.canary_revision
-        units = keep_canary.canary_units()
-        if units:
-            entry = needs.setdefault(canary.profile_id, [canary.profile, 0, ""])
-            entry[1] += units
-            entry[2] = (entry[2] + " + " if entry[2] else "") + (
-                f"canary {keep_canary.canary_replicas} x {canary.gpus_per_replica}"
-            )
-    if not needs:
-        return GateResult(GATE_QUOTA, True, "Scaled to zero: needs no GPUs.")
-    passed = []
-    for profile, needed, why in needs.values():
-        problem, free = _profile_quota(
-            workload=workload,
-            environment=environment,
-            profile=profile,
-            needed=needed,
-            why=why,
-            lock=lock,
-        )
-        if problem:
-            return GateResult(GATE_QUOTA, False, problem)
-        passed.append(f"{needed} of {free} free {profile.name} units")
-    return GateResult(GATE_QUOTA, True, f"{', '.join(passed)} in {environment.namespace}.")
-
-
-def pinned_gate(revision) -> GateResult:
-    if revision.is_pinned:
-        return GateResult(GATE_PINNED, True, f"{revision.image_ref}")
-    return GateResult(
-        GATE_PINNED,
-        False,
-        f"image {revision.image_ref} is not pinned by digest: set the image digest "
-        "(sha256:<64 hex>) in a new revision.",
-    )
-
-
-def document_gates(workload, environment, readiness=None) -> list[GateResult]:
-    if readiness is None:
-        from contracts.selectors import document_readiness  # contracts builds on workloads
-
-        readiness = document_readiness(workload)
-    results = []
-    if readiness.missing:
-        results.append(
-            GateResult(
-                GATE_DOCUMENT,
-                False,
-                "interface document is incomplete: " + ", ".join(readiness.missing) + ".",
-            )
-        )
-    else:
-        results.append(GateResult(GATE_DOCUMENT, True, f"complete at version {readiness.version}."))
-    if environment.name == EnvironmentName.PROD:
-        if readiness.signed_off:
-            results.append(
-                GateResult(
-                    GATE_SIGN_OFF,
-                    True,
-                    f"signed off by {readiness.signed_off_by} on version {readiness.version}.",
-                )
-            )
-        elif readiness.signed_off_version:
-            results.append(
-                GateResult(
-                    GATE_SIGN_OFF,
-                    False,
-                    f"the SRE sign-off was given on version {readiness.signed_off_version}, the "
-                    f"document is now at version {readiness.version}: an SRE must sign off again.",
-                )
-            )
-        else:
-            results.append(
-                GateResult(
-                    GATE_SIGN_OFF,
-                    False,
-                    "no SRE production-readiness sign-off: ask an SRE to review and sign off "
-                    "the interface document.",
-                )
-            )
-    return results
-
-
-def source_revision(workload, environment_name: str) -> WorkloadRevision | None:
-    """What a promotion to an environment deploys: the latest revision into dev, otherwise
-    what the environment before it runs."""
-    index = ENVIRONMENT_ORDER.index(EnvironmentName(environment_name))
-    if index == 0:
-        return selectors.latest_revision(workload)
-    before = ENVIRONMENT_ORDER[index - 1]
-    dep = (
-        WorkloadEnvironment.objects.filter(workload=workload, environment__name=before)
-        .select_related("current_revision__profile")
-        .first()
-    )
-    return dep.current_revision if dep else None
-
-
-def evaluate_gates(
-    *, workload, environment, revision, lock=False, readiness=None, slo=None
-) -> list[GateResult]:
-    results = [quota_gate(workload=workload, revision=revision, environment=environment, lock=lock)]
-    if environment.name != EnvironmentName.DEV:
-        results.append(pinned_gate(revision))
-        results.extend(document_gates(workload, environment, readiness))
-    if environment.name == EnvironmentName.PROD and slo is not None:
-        results.append(slo_gate(slo))
-    return results
-
-
 def _target_environment(workload, environment_name: str) -> Environment:
     if environment_name not in EnvironmentName.values:
         raise DomainError(
@@ -355,64 +164,13 @@ def _target_environment(workload, environment_name: str) -> Environment:
     return env
 
 
-@dataclass
-class PromotionPreview:
-    environment: Environment
-    deployment: WorkloadEnvironment | None
-    candidate: WorkloadRevision | None
-    gates: list
-
-    @property
-    def up_to_date(self) -> bool:
-        return (
-            self.deployment is not None
-            and self.candidate is not None
-            and self.deployment.current_revision_id == self.candidate.pk
-        )
-
-
-def preview_promotions(workload, slo: SloEvidence | None = None) -> list[PromotionPreview]:
-    """For each environment of the tenant, in order: what runs there, what a promotion would
-    deploy and the gate results it would have now (for pages and dry runs)."""
-    from contracts.selectors import document_readiness  # contracts builds on workloads
-
-    environments = selectors.environments_by_name(workload.tenant)
-    deployments = {d.environment.name: d for d in selectors.deployments_of(workload)}
-    readiness = document_readiness(workload)
-    previews = []
-    for index, env_name in enumerate(ENVIRONMENT_ORDER):
-        env = environments.get(env_name)
-        if env is None:
-            continue
-        if index == 0:
-            candidate = selectors.latest_revision(workload)
-        else:
-            before = deployments.get(ENVIRONMENT_ORDER[index - 1])
-            candidate = before.current_revision if before else None
-        dep = deployments.get(env_name)
-        gates = []
-        if candidate is not None and not (dep and dep.current_revision_id == candidate.pk):
-            gates = evaluate_gates(
-                workload=workload,
-                environment=env,
-                revision=candidate,
-                readiness=readiness,
-                slo=slo,
-            )
-        previews.append(PromotionPreview(env, dep, candidate, gates))
-    return previews
-
-
-def promote(
-    *, workload: Workload, environment_name: str, actor, slo: SloEvidence | None = None
-) -> PromotionRecord:
-    """Deploy into an environment what the one before it runs, if every gate passes. `slo`:
-    the staging SLO evidence for a prod promotion, from the caller (see SloEvidence)."""
+def promote(*, workload: Workload, environment_name: str, actor) -> PromotionRecord:
+    """Deploy into an environment what the one before it runs, if every gate passes."""
     _require_writer(actor, workload.tenant, "promote workloads")
     env = _target_environment(workload, environment_name)
     with transaction.atomic():
         Workload.objects.select_for_update().get(pk=workload.pk)
-        revision = source_revision(workload, environment_name)
+        revision = gates.source_revision(workload, environment_name)
         if revision is None:
             prev = ENVIRONMENT_ORDER[ENVIRONMENT_ORDER.index(environment_name) - 1]
             raise DomainError(
@@ -428,8 +186,13 @@ def promote(
             raise DomainError(
                 f"{env.name} already runs revision {revision.number}.", field="environment"
             )
-        results = evaluate_gates(
-            workload=workload, environment=env, revision=revision, lock=True, slo=slo
+        results = gates.evaluate_gates(
+            workload=workload,
+            environment=env,
+            revision=revision,
+            readiness=gates.document_readiness(workload),
+            lock=True,
+            slo=gates.staging_slo(workload) if env.name == "prod" else None,
         )
         failed = [r for r in results if not r.passed]
         from_revision = dep.current_revision if dep else None
@@ -495,7 +258,7 @@ def rollback(*, workload: Workload, environment_name: str, actor, reason: str = 
                 f"revision {dep.current_revision.number}."
             )
         target = dep.previous_revision
-        gate = quota_gate(workload=workload, revision=target, environment=env, lock=True)
+        gate = gates.quota_gate(workload=workload, revision=target, environment=env, lock=True)
         if not gate.passed:
             raise DomainError(f"Rollback blocked: gate {gate.name} failed: {gate.reason}")
         record = RollbackRecord.objects.create(
@@ -550,7 +313,7 @@ def set_canary(
                 )
             dep.canary_revision = canary
             dep.canary_percent = percent
-            gate = quota_gate(
+            gate = gates.quota_gate(
                 workload=workload,
                 revision=dep.current_revision,
                 environment=env,

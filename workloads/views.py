@@ -9,8 +9,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from portal.domain_errors import DomainError
+from portal.form_errors import add_domain_error
 
-from . import selectors, services
+from . import gates, selectors, services
 from .forms import CanaryForm, PromoteForm, RevisionSpecForm, RollbackForm, WorkloadCreateForm
 from .models import REVISION_SPEC_FIELDS, Template
 
@@ -31,11 +32,6 @@ def workload_list(request, slug):
     }
     template = "workloads/_list_partial.html" if request.htmx else "workloads/list.html"
     return render(request, template, context)
-
-
-def _apply_domain_error(form, exc: DomainError) -> None:
-    field = exc.field if exc.field in form.fields else None
-    form.add_error(field, str(exc))
 
 
 @login_required
@@ -60,7 +56,7 @@ def workload_create(request, slug):
                 **{f: data[f] for f in REVISION_SPEC_FIELDS},
             )
         except DomainError as exc:
-            _apply_domain_error(form, exc)
+            add_domain_error(form, exc)
         else:
             messages.success(request, f"Registered {workload.name} (revision 1).")
             return redirect("workloads:detail", slug=tenant.slug, name=workload.name)
@@ -69,14 +65,6 @@ def workload_create(request, slug):
         "workloads/create.html",
         {"tenant": tenant, "form": form, "templates": Template.choices, "chosen": chosen},
     )
-
-
-def _staging_slo(workload):
-    """The staging SLO evidence for the prod gate. contracts measures SLOs and builds on
-    workloads, so the view (top layer) hands it to the gates rather than services reading it."""
-    from contracts.slo_selectors import staging_slo_evidence
-
-    return staging_slo_evidence(workload)
 
 
 def _detail_context(request, workload) -> dict:
@@ -89,7 +77,7 @@ def _detail_context(request, workload) -> dict:
             "gates": preview.gates,
             "up_to_date": preview.up_to_date,
         }
-        for preview in services.preview_promotions(workload, slo=_staging_slo(workload))
+        for preview in gates.preview_promotions(workload)
     ]
     latest = selectors.latest_revision(workload)
     return {
@@ -130,7 +118,7 @@ def workload_revise(request, slug, name):
                 workload=workload, actor=request.user, **form.cleaned_data
             )
         except DomainError as exc:
-            _apply_domain_error(form, exc)
+            add_domain_error(form, exc)
         else:
             messages.success(request, f"Revision {revision.number} stored; promote it to dev.")
             return redirect("workloads:detail", slug=slug, name=name)
@@ -158,10 +146,7 @@ def _act(request, slug, name, form_class, action):
 def workload_promote(request, slug, name):
     def action(workload, data):
         record = services.promote(
-            workload=workload,
-            environment_name=data["environment"],
-            actor=request.user,
-            slo=_staging_slo(workload) if data["environment"] == "prod" else None,
+            workload=workload, environment_name=data["environment"], actor=request.user
         )
         return f"Promoted revision {record.to_revision.number} to {data['environment']}."
 

@@ -221,12 +221,12 @@ def test_invalid_object_fails_the_whole_sync_and_nothing_is_applied(kube_cluster
 
 
 def test_mark_applied_never_moves_the_generation_backwards(kube_cluster):
-    from clusters.registry import hook
+    from clusters.registry import sync_recorder
 
     tenant = approved_tenant(kube_cluster)
-    hook("mark_applied")(tenant.pk, 5)
+    sync_recorder().mark_applied(tenant.pk, 5)
 
-    assert hook("mark_applied")(tenant.pk, 3) is False
+    assert sync_recorder().mark_applied(tenant.pk, 3) is False
     tenant.refresh_from_db()
     assert tenant.applied_generation == 5
 

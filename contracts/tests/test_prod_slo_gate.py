@@ -124,6 +124,12 @@ def test_the_api_refuses_the_same_way(world, client):
 
 
 def test_no_staging_data_is_not_a_green_light(world, client):
+    SloSnapshot.objects.create(
+        workload=world["workload"],
+        environment=world["envs"]["staging"],
+        state=SloSnapshot.State.NO_DATA,
+        as_of=timezone.now(),
+    )
     page = promote(client, world["member"]).content.decode()
     assert "gate staging-slo failed" in page
     assert "no SLI data for staging over the last 24 h" in page

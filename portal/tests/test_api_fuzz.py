@@ -227,6 +227,7 @@ def test_every_operation_without_credentials_is_a_401_problem_except_token_login
         if response.status_code != 200:
             assert_problem_json(case, response)
     assert anonymous.pop("POST /api/v1/auth/token/") == 400  # no username/password given
+    assert anonymous.pop("GET /api/v1/schemas/tenant-spec.json") == 200  # public, like the schema
     assert set(anonymous.values()) == {401}, anonymous
 
 

@@ -63,6 +63,8 @@ TENANT_OWNED: dict[str, dict[str, str]] = {
     "api-workload-slo": {"pk": "workload"},
     "api-tenant-slo": _SLUG,
     "costs-tenant": _SLUG,
+    "tenants:spec": _SLUG,
+    "api-tenant-spec": _SLUG,
 }
 
 # Routes that take no tenant-owned parameter (lists filter by tenant; shared objects; public).
@@ -118,6 +120,7 @@ NOT_TENANT_OWNED: dict[str, dict[str, str]] = {
     "api-docs": {},
     "guide": {},
     "guide-page": {"path": "guide_path"},
+    "api-tenant-spec-schema": {},
 }
 
 # Open to anyone by design: sign-in, password reset, the token endpoint, the OpenAPI schema/docs.
@@ -133,6 +136,7 @@ PUBLIC = {
     "api-docs",
     "guide",
     "guide-page",
+    "api-tenant-spec-schema",
 }
 
 # Django's admin is for superusers and does its own permission checks; only its index is probed.

@@ -8,7 +8,7 @@ from django.db import connection, transaction
 
 from clusters.tests.factories import ClusterCapacityFactory, ClusterFactory
 from portal.domain_errors import ConflictError, DomainError
-from tenants import services
+from tenants import decisions
 from tenants.models import QuotaGrant, QuotaRequest, Tenant
 from tenants.tests.factories import QuotaRequestFactory, TenantFactory, platform_admin
 
@@ -50,8 +50,8 @@ def test_two_admins_approving_one_request_at_once_exactly_one_wins():
 
     outcomes = race(
         [
-            lambda: services.approve_quota_request(actor=alice, quota_request=qr),
-            lambda: services.approve_quota_request(actor=bob, quota_request=qr),
+            lambda: decisions.approve_quota_request(actor=alice, quota_request=qr),
+            lambda: decisions.approve_quota_request(actor=bob, quota_request=qr),
         ]
     )
 
@@ -74,8 +74,8 @@ def test_two_approvals_that_only_fit_one_at_a_time_never_over_commit_the_cluster
 
     outcomes = race(
         [
-            lambda: services.approve_quota_request(actor=admin, quota_request=first),
-            lambda: services.approve_quota_request(actor=admin, quota_request=second),
+            lambda: decisions.approve_quota_request(actor=admin, quota_request=first),
+            lambda: decisions.approve_quota_request(actor=admin, quota_request=second),
         ]
     )
 
@@ -94,8 +94,8 @@ def test_two_burst_only_approvals_for_one_environment_and_profile_leave_one_live
 
     outcomes = race(
         [
-            lambda: services.approve_quota_request(actor=admin, quota_request=first),
-            lambda: services.approve_quota_request(actor=admin, quota_request=second),
+            lambda: decisions.approve_quota_request(actor=admin, quota_request=first),
+            lambda: decisions.approve_quota_request(actor=admin, quota_request=second),
         ]
     )
 
@@ -110,8 +110,8 @@ def test_two_admins_approving_one_tenant_at_once_exactly_one_wins():
 
     outcomes = race(
         [
-            lambda: services.approve_tenant(actor=alice, tenant=tenant),
-            lambda: services.approve_tenant(actor=bob, tenant=tenant),
+            lambda: decisions.approve_tenant(actor=alice, tenant=tenant),
+            lambda: decisions.approve_tenant(actor=bob, tenant=tenant),
         ]
     )
 

@@ -5,7 +5,7 @@ from django.core.exceptions import PermissionDenied
 
 from clusters.tests.factories import ClusterCapacityFactory, ClusterFactory
 from portal.domain_errors import ConflictError, DomainError
-from tenants import services
+from tenants import decisions, selectors, services
 from tenants.models import QuotaGrant, QuotaRequest, Tenant, TenantMembership
 from tenants.tests.factories import (
     EnvironmentFactory,
@@ -102,7 +102,7 @@ def test_onboarding_refuses_initial_quota_for_an_environment_not_chosen_and_writ
 def test_approving_a_tenant_activates_it_and_bumps_its_desired_generation():
     tenant = TenantFactory(status=Tenant.Status.PENDING)
     admin = platform_admin()
-    tenant = services.approve_tenant(actor=admin, tenant=tenant)
+    tenant = decisions.approve_tenant(actor=admin, tenant=tenant)
     assert tenant.status == Tenant.Status.ACTIVE
     assert tenant.decided_by == admin
     assert tenant.desired_generation == 1
@@ -110,27 +110,27 @@ def test_approving_a_tenant_activates_it_and_bumps_its_desired_generation():
 
 def test_approving_an_already_approved_tenant_is_a_conflict_naming_the_first_approver():
     tenant = TenantFactory(status=Tenant.Status.PENDING)
-    services.approve_tenant(actor=platform_admin(username="alice"), tenant=tenant)
+    decisions.approve_tenant(actor=platform_admin(username="alice"), tenant=tenant)
     with pytest.raises(ConflictError, match="already approved by alice"):
-        services.approve_tenant(actor=platform_admin(username="bob"), tenant=tenant)
+        decisions.approve_tenant(actor=platform_admin(username="bob"), tenant=tenant)
 
 
 def test_only_platform_admins_approve_tenants():
     tenant = TenantFactory(status=Tenant.Status.PENDING)
     with pytest.raises(PermissionDenied):
-        services.approve_tenant(actor=UserFactory(), tenant=tenant)
+        decisions.approve_tenant(actor=UserFactory(), tenant=tenant)
 
 
 def test_rejecting_a_tenant_requires_a_reason():
     tenant = TenantFactory(status=Tenant.Status.PENDING)
     with pytest.raises(DomainError) as err:
-        services.reject_tenant(actor=platform_admin(), tenant=tenant, reason="  ")
+        decisions.reject_tenant(actor=platform_admin(), tenant=tenant, reason="  ")
     assert err.value.field == "reason"
 
 
 def test_rejecting_a_tenant_rejects_its_pending_requests_with_the_reason():
     qr = QuotaRequestFactory(environment__tenant__status=Tenant.Status.PENDING)
-    services.reject_tenant(actor=platform_admin(), tenant=qr.tenant, reason="use team-x instead")
+    decisions.reject_tenant(actor=platform_admin(), tenant=qr.tenant, reason="use team-x instead")
     qr.refresh_from_db()
     assert qr.status == QuotaRequest.Status.REJECTED
     assert "use team-x instead" in qr.decision_reason
@@ -139,7 +139,7 @@ def test_rejecting_a_tenant_rejects_its_pending_requests_with_the_reason():
 def test_approving_a_quota_request_creates_the_live_grant_and_bumps_generation():
     qr = QuotaRequestFactory(guaranteed=4, burst=2)
     ClusterCapacityFactory(cluster=qr.environment.cluster, allocatable=8)
-    grant = services.approve_quota_request(actor=platform_admin(), quota_request=qr)
+    grant = decisions.approve_quota_request(actor=platform_admin(), quota_request=qr)
     assert (grant.guaranteed, grant.burst, grant.limit) == (4, 2, 6)
     qr.refresh_from_db()
     assert qr.status == QuotaRequest.Status.APPROVED
@@ -151,7 +151,7 @@ def test_approving_a_second_request_for_the_same_profile_replaces_the_grant_numb
     ClusterCapacityFactory(cluster=grant.environment.cluster, allocatable=4)
     # 4 of 4 would over-commit if the old grant's 2 were counted twice
     qr = QuotaRequestFactory(environment=grant.environment, guaranteed=4, burst=1)
-    services.approve_quota_request(actor=platform_admin(), quota_request=qr)
+    decisions.approve_quota_request(actor=platform_admin(), quota_request=qr)
     live = QuotaGrant.objects.get(environment=grant.environment, revoked_at__isnull=True)
     assert (live.pk, live.guaranteed, live.burst) == (grant.pk, 4, 1)
 
@@ -166,7 +166,7 @@ def test_approval_refuses_to_over_commit_guaranteed_capacity_with_an_actionable_
     with pytest.raises(
         DomainError, match="guaranteed 8 exceeds the 6 free .* GPUs on cluster eu-1"
     ):
-        services.approve_quota_request(actor=platform_admin(), quota_request=qr)
+        decisions.approve_quota_request(actor=platform_admin(), quota_request=qr)
     qr.refresh_from_db()
     assert qr.status == QuotaRequest.Status.PENDING
 
@@ -181,13 +181,13 @@ def test_capacity_is_counted_per_gpu_product_and_resource_name():
         environment__tenant__cluster=cluster, environment__tenant__slug="m", profile=mig,
         guaranteed=14,
     )  # fmt: skip
-    grant = services.approve_quota_request(actor=platform_admin(), quota_request=qr)
+    grant = decisions.approve_quota_request(actor=platform_admin(), quota_request=qr)
     assert grant.guaranteed == 14
 
 
 def test_burst_only_request_needs_no_free_guaranteed_capacity():
     qr = QuotaRequestFactory(guaranteed=0, burst=8)
-    grant = services.approve_quota_request(actor=platform_admin(), quota_request=qr)
+    grant = decisions.approve_quota_request(actor=platform_admin(), quota_request=qr)
     assert grant.limit == 8
 
 
@@ -195,22 +195,22 @@ def test_quota_of_a_pending_tenant_cannot_be_approved_before_the_tenant():
     qr = QuotaRequestFactory(environment__tenant__status=Tenant.Status.PENDING)
     ClusterCapacityFactory(cluster=qr.environment.cluster)
     with pytest.raises(DomainError, match="approve the tenant first"):
-        services.approve_quota_request(actor=platform_admin(), quota_request=qr)
+        decisions.approve_quota_request(actor=platform_admin(), quota_request=qr)
 
 
 def test_rejecting_a_quota_request_records_the_reason_and_decider():
     qr = QuotaRequestFactory()
     admin = platform_admin()
-    services.reject_quota_request(actor=admin, quota_request=qr, reason="use MIG instead")
+    decisions.reject_quota_request(actor=admin, quota_request=qr, reason="use MIG instead")
     qr.refresh_from_db()
     assert (qr.status, qr.decision_reason, qr.decided_by) == ("rejected", "use MIG instead", admin)
 
 
 def test_deciding_an_already_rejected_request_is_a_conflict():
     qr = QuotaRequestFactory()
-    services.reject_quota_request(actor=platform_admin(), quota_request=qr, reason="no")
+    decisions.reject_quota_request(actor=platform_admin(), quota_request=qr, reason="no")
     with pytest.raises(ConflictError, match="already rejected"):
-        services.approve_quota_request(actor=platform_admin(), quota_request=qr)
+        decisions.approve_quota_request(actor=platform_admin(), quota_request=qr)
 
 
 def test_viewers_cannot_request_quota():
@@ -250,11 +250,11 @@ def test_request_quota_refuses_bad_unit_numbers(guaranteed, burst, field):
 
 def test_revoking_a_grant_frees_its_capacity_and_bumps_generation():
     grant = QuotaGrantFactory(guaranteed=4)
-    services.revoke_quota_grant(actor=platform_admin(), grant=grant)
+    decisions.revoke_quota_grant(actor=platform_admin(), grant=grant)
     grant.refresh_from_db()
     assert grant.revoked_at is not None
     assert (
-        services.guaranteed_allocated(
+        selectors.guaranteed_allocated(
             cluster_id=grant.environment.cluster_id,
             gpu_product=grant.profile.gpu_product,
             resource_name=grant.profile.resource_name,
@@ -286,3 +286,23 @@ def test_owners_add_members_and_members_cannot():
     services.add_member(actor=owner.user, tenant=owner.tenant, user=newcomer, role="member")
     with pytest.raises(PermissionDenied):
         services.add_member(actor=newcomer, tenant=owner.tenant, user=UserFactory(), role="viewer")
+
+
+def test_a_decided_request_refuses_any_move_its_transitions_do_not_allow():
+    qr = QuotaRequestFactory()
+    qr.decide(QuotaRequest.Status.APPROVED, by=platform_admin())
+
+    with pytest.raises(ConflictError, match="is approved; it cannot become cancelled"):
+        qr.decide(QuotaRequest.Status.CANCELLED, by=platform_admin())
+    qr.refresh_from_db()
+    assert qr.status == QuotaRequest.Status.APPROVED
+
+
+def test_a_rejected_tenant_cannot_be_approved_afterwards():
+    tenant = TenantFactory(status=Tenant.Status.PENDING)
+    tenant.decide(Tenant.Status.REJECTED, by=platform_admin(), reason="duplicate team")
+
+    with pytest.raises(ConflictError, match="cannot become active"):
+        tenant.decide(Tenant.Status.ACTIVE, by=platform_admin())
+    tenant.refresh_from_db()
+    assert (tenant.status, tenant.decision_reason) == ("rejected", "duplicate team")

@@ -127,3 +127,29 @@ def test_admin_confirms_namespace_deletion_only_for_archived_tenants(client, kub
     Tenant.objects.filter(pk=tenant.pk).update(status="archived")
     client.post(url)
     assert NamespaceDeletion.objects.get().tenant_slug == tenant.slug
+
+
+def test_a_refused_action_on_htmx_shows_its_error_in_the_panel(client, kube_cluster):
+    tenant = approved_tenant(kube_cluster)
+    client.force_login(platform_admin())
+
+    response = client.post(
+        reverse("tenants_sync:delete_namespaces", args=[tenant.slug]), HTTP_HX_REQUEST="true"
+    )
+
+    assert response.status_code == 200
+    assert b'id="sync-panel"' in response.content
+    assert f"Tenant {tenant.slug} is not archived".encode() in response.content
+    assert not NamespaceDeletion.objects.exists()
+
+
+def test_a_refused_action_without_javascript_redirects_with_the_message(client, kube_cluster):
+    tenant = approved_tenant(kube_cluster)
+    client.force_login(platform_admin())
+
+    response = client.post(
+        reverse("tenants_sync:delete_namespaces", args=[tenant.slug]), follow=True
+    )
+
+    assert response.redirect_chain[-1][0] == reverse("tenants_sync:panel", args=[tenant.slug])
+    assert f"Tenant {tenant.slug} is not archived" in response.content.decode()

@@ -16,7 +16,7 @@ class Command(BaseCommand):
         parser.add_argument("--force", action="store_true", help="re-apply even if unchanged")
 
     def handle(self, slug, force=False, **options):
-        tenant_id = registry.hook("tenant_id")(slug)
+        tenant_id = registry.tenant_directory().tenant_id(slug)
         if tenant_id is None:
             raise CommandError(f"no tenant with slug {slug!r}")
         trigger = SyncRun.Trigger.FORCE if force else SyncRun.Trigger.CHANGE

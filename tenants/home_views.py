@@ -1,13 +1,14 @@
-"""Home: every signed-in user lands on the page of their role."""
+"""Home: every signed-in user lands on the page of their role (the admins' approvals and
+capacity, the ML teams' tenants and requests)."""
 
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
 from clusters.models import Cluster
-from tenants import selectors as tenant_selectors
-from tenants.models import QuotaRequest, Tenant
+from portal import roles
 
-from . import roles
+from . import selectors as tenant_selectors
+from .models import QuotaRequest, Tenant
 
 
 @login_required
@@ -30,4 +31,4 @@ def home(request):
                 :20
             ],
         )
-    return render(request, "portal/home.html", context)
+    return render(request, "tenants/home.html", context)
