@@ -12,10 +12,14 @@ from portal.domain_errors import DomainError
 from . import registry
 from .models import Cluster, ClusterCapacity, NamespaceDeletion, SyncRun
 
-CREDENTIAL_FIELDS = ("api_token", "ca_cert", "kubeconfig", "gitops_credentials", "prometheus_token")
+CREDENTIAL_FIELDS = (
+    "api_token", "ca_cert", "kubeconfig", "gitops_credentials", "prometheus_token",
+    "alertmanager_token",
+)  # fmt: skip
 CLUSTER_FIELDS = (
     "name", "display_name", "region", "kubernetes_version", "gpu_pool", "backend", "is_active",
     "api_server_url", "verify_tls", "gitops_repo_url", "gitops_branch", "prometheus_url",
+    "alertmanager_url", "grafana_url",
 )  # fmt: skip
 
 ADMINS_MANAGE = "Only platform admins manage clusters."

@@ -288,6 +288,13 @@ PORTAL_NOTIFICATIONS_REDELIVER_SECONDS = float(
     os.environ.get("PORTAL_NOTIFICATIONS_REDELIVER_SECONDS", "60")
 )
 
+# Measured SLOs (contracts app): Alertmanager reads/silences, Grafana dashboard ConfigMaps.
+CONTRACTS_ALERTMANAGER_TIMEOUT = float(os.environ.get("CONTRACTS_ALERTMANAGER_TIMEOUT", "5"))
+CONTRACTS_SILENCE_MAX_MINUTES = int(os.environ.get("CONTRACTS_SILENCE_MAX_MINUTES", "240"))
+CONTRACTS_GRAFANA_DASHBOARD_LABEL = os.environ.get(
+    "CONTRACTS_GRAFANA_DASHBOARD_LABEL", "grafana_dashboard"
+)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.authentication.ApiTokenAuthentication",
