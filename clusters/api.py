@@ -24,7 +24,8 @@ class ClusterOutput(serializers.ModelSerializer):
         fields = [
             "name", "display_name", "region", "kubernetes_version", "gpu_pool", "backend",
             "is_active", "api_server_url", "verify_tls", "gitops_repo_url", "gitops_branch",
-            "prometheus_url", "credentials", "created_at", "updated_at",
+            "prometheus_url", "alertmanager_url", "grafana_url", "credentials", "created_at",
+            "updated_at",
         ]  # fmt: skip
 
     def get_credentials(self, obj) -> dict[str, str]:
@@ -49,6 +50,9 @@ class ClusterInput(serializers.Serializer):
     kubeconfig = api_fields.CharField(required=False, allow_blank=True, write_only=True)
     gitops_credentials = api_fields.CharField(required=False, allow_blank=True, write_only=True)
     prometheus_token = api_fields.CharField(required=False, allow_blank=True, write_only=True)
+    alertmanager_url = api_fields.URLField(required=False, allow_blank=True)
+    alertmanager_token = api_fields.CharField(required=False, allow_blank=True, write_only=True)
+    grafana_url = api_fields.URLField(required=False, allow_blank=True)
 
 
 class ClusterCapacityLineOutput(serializers.Serializer):

@@ -20,13 +20,16 @@ class ClusterForm(forms.ModelForm):
         required=False, widget=SECRET_WIDGET, help_text="token, or user:token, for HTTPS pushes"
     )
     prometheus_token = forms.CharField(required=False, widget=SECRET_WIDGET)
+    alertmanager_url = forms.URLField(required=False, assume_scheme="https", max_length=200)
+    alertmanager_token = forms.CharField(required=False, widget=SECRET_WIDGET)
+    grafana_url = forms.URLField(required=False, assume_scheme="https", max_length=200)
 
     class Meta:
         model = Cluster
         fields = [
             "name", "display_name", "region", "kubernetes_version", "gpu_pool", "backend",
             "is_active", "api_server_url", "verify_tls", "gitops_repo_url", "gitops_branch",
-            "prometheus_url",
+            "prometheus_url", "alertmanager_url", "grafana_url",
         ]  # fmt: skip
 
     def __init__(self, *args, **kwargs):

@@ -18,7 +18,14 @@ dns_label = RegexValidator(
 
 
 @audited(
-    exclude=["api_token", "ca_cert", "kubeconfig", "prometheus_token", "gitops_credentials"],
+    exclude=[
+        "api_token",
+        "ca_cert",
+        "kubeconfig",
+        "prometheus_token",
+        "gitops_credentials",
+        "alertmanager_token",
+    ],  # fmt: skip
 )
 class Cluster(models.Model):
     class Backend(models.TextChoices):
@@ -52,6 +59,11 @@ class Cluster(models.Model):
     # usage and cost pulls
     prometheus_url = models.URLField(blank=True)
     prometheus_token = EncryptedTextField(blank=True, default="")
+
+    # firing alerts and silences (contracts reads them), and where the dashboards are
+    alertmanager_url = models.URLField(blank=True)
+    alertmanager_token = EncryptedTextField(blank=True, default="")
+    grafana_url = models.URLField(blank=True, help_text="Grafana base URL: dashboard links")
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

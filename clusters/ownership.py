@@ -6,7 +6,7 @@ tenant (by id, not slug). Pruning asks for more: our field manager in managedFie
 controlling ownerReference (a Job its CronJob made is the CronJob's, whatever its labels say).
 Objects written before the annotation existed are recognised once, by our labels, our field
 manager and the previous sync's object list, and get the annotation on their next apply.
-See docs/decisions/0012-safety-ownership-and-pruning.md.
+See docs/decisions/0014-safety-ownership-and-pruning.md.
 """
 
 from __future__ import annotations

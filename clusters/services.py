@@ -21,10 +21,14 @@ from .models import Cluster, ClusterCapacity, NamespaceDeletion, SyncRun
 from .sync import SyncBusy as SyncBusy
 from .sync import tenant_lock as tenant_lock
 
-CREDENTIAL_FIELDS = ("api_token", "ca_cert", "kubeconfig", "gitops_credentials", "prometheus_token")
+CREDENTIAL_FIELDS = (
+    "api_token", "ca_cert", "kubeconfig", "gitops_credentials", "prometheus_token",
+    "alertmanager_token",
+)  # fmt: skip
 CLUSTER_FIELDS = (
     "name", "display_name", "region", "kubernetes_version", "gpu_pool", "backend", "is_active",
     "api_server_url", "verify_tls", "gitops_repo_url", "gitops_branch", "prometheus_url",
+    "alertmanager_url", "grafana_url",
 )  # fmt: skip
 
 ADMINS_MANAGE = "Only platform admins manage clusters."

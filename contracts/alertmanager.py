@@ -69,3 +69,38 @@ def build_config(teams, signals_by_team: dict[str, set[str]]) -> dict:
 
 def to_yaml(config: dict) -> str:
     return yaml.safe_dump(config, sort_keys=False, default_flow_style=False)
+
+
+def _matches(matcher: str, labels: dict[str, str]) -> bool:
+    """One matcher of the forms the generated routing uses: name="v", name=~"re", name!="v"."""
+    import re
+
+    for op in ("!~", "=~", "!=", "="):
+        name, sep, value = matcher.partition(op)
+        if sep:
+            break
+    value = value.strip().strip('"')
+    actual = labels.get(name.strip(), "")
+    if op == "=":
+        return actual == value
+    if op == "!=":
+        return actual != value
+    found = re.fullmatch(value, actual) is not None
+    return found if op == "=~" else not found
+
+
+def receivers_for(config: dict, labels: dict[str, str]) -> list[str]:
+    """The receivers Alertmanager routes an alert with these labels to (first matching child
+    wins at each level, `continue` goes on; no matching child: the parent's receiver)."""
+
+    def walk(route: dict, inherited: str) -> list[str]:
+        receiver = route.get("receiver", inherited)
+        found: list[str] = []
+        for child in route.get("routes", []):
+            if all(_matches(m, labels) for m in child.get("matchers", [])):
+                found.extend(walk(child, receiver))
+                if not child.get("continue"):
+                    break
+        return found or [receiver]
+
+    return walk(config["route"], DEFAULT_RECEIVER)

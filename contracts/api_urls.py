@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import api
+from . import api, slo_api
 
 urlpatterns = [
     path(
@@ -23,4 +23,6 @@ urlpatterns = [
     path("oncall/", api.oncall_collection, name="api-oncall"),
     path("oncall/<int:pk>/", api.oncall_item, name="api-oncall-item"),
     path("alertmanager-config/", api.alertmanager_config, name="api-alertmanager-config"),
+    path("workloads/<int:pk>/slo/", slo_api.workload_slo, name="api-workload-slo"),
+    path("tenants/<slug:slug>/slo/", slo_api.tenant_slo, name="api-tenant-slo"),
 ]

@@ -138,4 +138,80 @@ def seed_demo() -> list[InterfaceDocument]:
         if inference:
             services.sign_off(workload=workload, actor=sre)
         documents.append(InterfaceDocument.objects.get(workload=workload))
+    seed_slo_demo()
     return documents
+
+
+def _demo_day(index: int, day: int, incident: bool, ongoing: bool) -> tuple[float, float, dict]:
+    """Requests, errors and latency buckets of one demo day (deterministic)."""
+    requests = 80_000.0 + 7_000 * ((index * 7 + day * 3) % 5)
+    ratio = 0.0003 + 0.0001 * ((index + day) % 3)
+    slow = (incident and day in (3, 4)) or (ongoing and day == 0)
+    if slow:  # an incident three days ago that burned the budget (staging: still today)
+        ratio = 0.006
+    shares = [0.6, 0.93, 0.985, 0.996, 1.0] if slow else [0.7, 0.96, 0.995, 0.999, 1.0]
+    buckets = {
+        le: requests * share
+        for le, share in zip(["0.05", "0.1", "0.25", "0.5", "+Inf"], shares, strict=True)
+    }
+    return requests, requests * ratio, buckets
+
+
+def seed_slo_demo() -> int:
+    """28 days of SLI rollups for the demo serving workloads: the first one (and any staging)
+    had an incident; on a first seeding the last one has no data, a broken SLI to find.
+    Skips the ones already measured."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from workloads.models import WorkloadEnvironment
+
+    from .models import SliDaily, SloSnapshot
+
+    now = timezone.now()
+    deployments = list(
+        WorkloadEnvironment.objects.filter(
+            workload__template=Template.INFERENCE, workload__interface_document__isnull=False
+        )
+        .select_related("workload", "environment")
+        .order_by("workload__tenant__slug", "workload__name", "environment__name")
+    )
+    created = 0
+    fresh = not SloSnapshot.objects.exists()
+    for index, dep in enumerate(deployments):
+        if SloSnapshot.objects.filter(workload=dep.workload, environment=dep.environment).exists():
+            continue
+        if fresh and index == len(deployments) - 1 and index > 0:
+            SloSnapshot.objects.create(
+                workload=dep.workload, environment=dep.environment, state="no-data", as_of=now
+            )
+            continue
+        incident = index == 0 or dep.environment.name == "staging"
+        ongoing = dep.environment.name == "staging"
+        for day in range(28):
+            requests, errors, buckets = _demo_day(index, day, incident, ongoing)
+            SliDaily.objects.create(
+                workload=dep.workload,
+                environment=dep.environment,
+                day=now.date() - timedelta(days=day),
+                requests=requests,
+                errors=errors,
+                latency_buckets=buckets,
+                complete=day > 0,
+                pulled_at=now,
+            )
+            created += 1
+        requests, errors, _ = _demo_day(index, 0, incident, ongoing)
+        ratio = errors / requests
+        SloSnapshot.objects.create(
+            workload=dep.workload,
+            environment=dep.environment,
+            state="ok",
+            as_of=now,
+            error_ratio_1h=ratio * (3 if incident else 1),
+            error_ratio_6h=ratio * (2 if incident else 1),
+            error_ratio_24h=ratio,
+            p99_latency_24h_ms=310.0 if ongoing else 210.0,
+        )
+    return created

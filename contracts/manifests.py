@@ -71,3 +71,7 @@ def alert_rule_objects(tenant_id: int) -> list[DesiredObject]:
         if manifest["spec"]["groups"][0]["rules"]:
             objects.append(DesiredObject(dep.environment.cluster_id, manifest))
     return objects
+
+
+# the Grafana dashboard ConfigMaps register themselves with the sync engine on import
+from . import dashboards  # noqa: E402, F401

@@ -99,6 +99,11 @@ class InterfaceDocument(models.Model):
     max_cold_start_s = models.PositiveIntegerField(
         null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(3600)]
     )
+    slo_window_days = models.PositiveSmallIntegerField(
+        default=28,
+        validators=[MinValueValidator(1), MaxValueValidator(90)],
+        help_text="The SLO window: attainment and error budget are measured over it.",
+    )
     # rollback (SRE or the ML team)
     rollback_trigger = models.CharField(max_length=500, blank=True)
     rollback_owner = models.ForeignKey(
@@ -169,3 +174,113 @@ class InterfaceDocumentVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.document.workload} v{self.number}"
+
+
+# --- measured SLOs ----------------------------------------------------------------------------
+
+
+class SliDaily(models.Model):
+    """One UTC day of a workload's SLIs in one environment, pulled from the cluster's
+    Prometheus with the same selectors as its alert rules. Derived data (re-pulled, never
+    edited), so not audit-tracked; a day without samples has no row."""
+
+    workload = models.ForeignKey(Workload, on_delete=models.CASCADE, related_name="sli_days")
+    environment = models.ForeignKey(
+        "tenants.Environment", on_delete=models.CASCADE, related_name="sli_days"
+    )
+    day = models.DateField()
+    requests = models.FloatField(default=0)
+    errors = models.FloatField(default=0)
+    # cumulative request-duration histogram increases of the day: {"0.1": n, ..., "+Inf": n}
+    latency_buckets = models.JSONField(default=dict, blank=True)
+    complete = models.BooleanField(default=True, help_text="False for today, still filling")
+    pulled_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["workload", "environment", "day"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workload", "environment", "day"], name="uniq_sli_daily"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.workload} {self.environment.name} {self.day}"
+
+
+class SloSnapshot(models.Model):
+    """The latest pull of one workload environment: the burn rates the alerts compute now, the
+    last 24 h, and whether the pull itself worked (a broken SLI is a finding)."""
+
+    class State(models.TextChoices):
+        OK = "ok", "Measured"
+        NO_DATA = "no-data", "No data"
+        FAILING = "failing", "Pull failing"
+
+    workload = models.ForeignKey(Workload, on_delete=models.CASCADE, related_name="slo_snapshots")
+    environment = models.ForeignKey(
+        "tenants.Environment", on_delete=models.CASCADE, related_name="slo_snapshots"
+    )
+    state = models.CharField(max_length=16, choices=State.choices, default=State.NO_DATA)
+    as_of = models.DateTimeField(null=True, blank=True)
+    error_ratio_1h = models.FloatField(null=True, blank=True)
+    error_ratio_6h = models.FloatField(null=True, blank=True)
+    error_ratio_24h = models.FloatField(null=True, blank=True)
+    p99_latency_24h_ms = models.FloatField(null=True, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workload", "environment"], name="uniq_slo_snapshot")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.workload} {self.environment.name}: {self.state}"
+
+
+@audited()
+class AlertSilence(models.Model):
+    """A silence the portal created in a cluster's Alertmanager (e.g. for a rollout window)."""
+
+    workload = models.ForeignKey(Workload, on_delete=models.CASCADE, related_name="silences")
+    environment = models.ForeignKey(
+        "tenants.Environment", on_delete=models.CASCADE, related_name="+"
+    )
+    silence_id = models.CharField(max_length=64)
+    matchers = models.JSONField(default=dict)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    comment = models.CharField(max_length=500)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"silence {self.silence_id} of {self.workload}"
+
+
+@audited()
+class SloGateOverride(models.Model):
+    """An SRE's decision to let a prod promotion through although the staging SLO was below
+    target: valid for one revision, for a day."""
+
+    workload = models.ForeignKey(Workload, on_delete=models.CASCADE, related_name="slo_overrides")
+    revision_number = models.PositiveIntegerField()
+    reason = models.CharField(max_length=500)
+    evidence = models.CharField(max_length=500, help_text="the gate's numbers when overridden")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"SLO gate override of {self.workload} r{self.revision_number}"

@@ -5,7 +5,7 @@ GPU memory exhaustion and Xid errors from DCGM, and accuracy drift where a metri
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from workloads.manifests import LATENCY_HISTOGRAM, REQUESTS_METRIC, pod_regex
+from . import sli
 
 # (long window, short window, burn-rate factor, for, severity): the SRE workbook's pair of
 # multi-window alerts that page on a 2 % / 5 % error-budget burn of a 30-day budget.
@@ -49,23 +49,18 @@ def num(value: Decimal) -> str:
 
 
 def selector(rule_input: RuleInput, extra: str = "") -> str:
-    base = f'namespace="{rule_input.namespace}",pod=~"{pod_regex(rule_input.workload)}"'
-    return "{" + base + (f",{extra}" if extra else "") + "}"
+    return sli.selector(rule_input.namespace, rule_input.workload, extra)
 
 
 def latency_expr(rule_input: RuleInput, latency_ms: int, window: str = "5m") -> str:
     seconds = num(Decimal(latency_ms) / 1000)
     return (
-        f"histogram_quantile(0.99, sum by (le) "
-        f"(rate({LATENCY_HISTOGRAM}_bucket{selector(rule_input)}[{window}]))) > {seconds}"
+        f"{sli.p99_latency_seconds(rule_input.namespace, rule_input.workload, window)} > {seconds}"
     )
 
 
 def error_ratio(rule_input: RuleInput, window: str) -> str:
-    server_errors = selector(rule_input, 'code=~"5.."')
-    errors = f"sum(rate({REQUESTS_METRIC}{server_errors}[{window}]))"
-    total = f"sum(rate({REQUESTS_METRIC}{selector(rule_input)}[{window}]))"
-    return f"({errors} / {total})"
+    return sli.error_ratio(rule_input.namespace, rule_input.workload, window)
 
 
 def burn_rate_expr(rule_input: RuleInput, availability_pct: Decimal, long, short, factor) -> str:

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import slo_views, views
 
 app_name = "contracts"
 urlpatterns = [
@@ -11,6 +11,15 @@ urlpatterns = [
     path("oncall/<int:pk>/", views.oncall_edit, name="oncall_edit"),
     path("alertmanager/", views.alertmanager, name="alertmanager"),
     path("alertmanager.yml", views.alertmanager_yaml, name="alertmanager_yaml"),
+    path("slo/", slo_views.slo_overview, name="slo_overview"),
+    path("slo/tenants/<slug:slug>/", slo_views.tenant_slo, name="tenant_slo"),
+    path("<slug:slug>/<slug:name>/slo/", slo_views.workload_slo, name="workload_slo"),
+    path("<slug:slug>/<slug:name>/silence/", slo_views.workload_silence, name="silence"),
+    path(
+        "<slug:slug>/<slug:name>/slo-override/",
+        slo_views.workload_slo_override,
+        name="slo_override",
+    ),
     path("<slug:slug>/<slug:name>/interface-document/", views.document, name="document"),
     path(
         "<slug:slug>/<slug:name>/interface-document.md",

@@ -8,10 +8,8 @@ from datetime import date
 from django.conf import settings
 from django.db import connection
 
-from tenants.models import GpuProfile
-
 from .models import PriceBookEntry
-from .pricing import CostLine, Price, PriceBook, ProfileInfo
+from .pricing import CostLine, Price, PriceBook
 
 GROUPS = {
     "tenant": "u.tenant_id",
@@ -21,9 +19,14 @@ GROUPS = {
     "cluster": "u.cluster_id",
     "resource": "u.resource_name",
     "namespace": "u.namespace",
+    "model": "u.gpu_model",
+    "product": "u.gpu_product",
 }
 
-_SUMS = ("unit_hours", "gpu_hours", "used_unit_hours", "used_gpu_hours", "requests", "runs")
+_SUMS = (
+    "unit_hours", "gpu_hours", "used_unit_hours", "used_gpu_hours", "requests", "runs",
+    "burst_unit_hours",
+)  # fmt: skip
 _NO_PRICE = date(1, 1, 1)
 
 
@@ -42,7 +45,6 @@ def _epoch_sql(breakpoints: list[date], params: dict) -> str:
 @dataclass
 class Pricing:
     book: PriceBook
-    profiles: dict[int, ProfileInfo]
 
     @property
     def currency(self) -> str:
@@ -50,16 +52,14 @@ class Pricing:
 
 
 def pricing() -> Pricing:
-    """The whole price book and GPU catalog: two queries, reused by every aggregate."""
-    book = PriceBook(
-        Price(e.gpu_model, e.profile_id, e.hourly_price, e.currency, e.effective_from)
-        for e in PriceBookEntry.objects.all()
+    """The whole price book: one query, reused by every aggregate. Usage rows carry the terms
+    (profile, GPU model, exact fraction) they are priced with, so the catalog is not read."""
+    return Pricing(
+        PriceBook(
+            Price(e.gpu_model, e.profile_id, e.hourly_price, e.currency, e.effective_from)
+            for e in PriceBookEntry.objects.all()
+        )
     )
-    profiles = {
-        p.pk: ProfileInfo(p.pk, p.gpu_model, p.gpu_fraction)
-        for p in GpuProfile.objects.only("id", "gpu_model", "gpu_fraction")
-    }
-    return Pricing(book, profiles)
 
 
 @dataclass
@@ -103,6 +103,7 @@ def cost_tables(
     windows: dict[str, tuple[date, date]],
     group_by: tuple[str, ...] = ("tenant",),
     tenant_id: int | None = None,
+    tenant_ids: list[int] | None = None,
     cluster_id: int | None = None,
     attributed_only: bool = True,
     prices: Pricing,
@@ -119,6 +120,9 @@ def cost_tables(
     if tenant_id is not None:
         where.append("AND u.tenant_id = %(tenant)s")
         params["tenant"] = tenant_id
+    elif tenant_ids is not None:
+        where.append("AND u.tenant_id = ANY(%(tenants)s)")
+        params["tenants"] = list(tenant_ids)
     elif attributed_only:
         where.append("AND u.tenant_id IS NOT NULL")
     if cluster_id is not None:
@@ -133,11 +137,13 @@ def cost_tables(
     # keys come from GROUPS and every value is a parameter
     sql = " ".join(
         [
-            f"SELECT {keys}, u.profile_id, {epoch} AS epoch, BOOL_OR(u.source = 'demo'),",
+            f"SELECT {keys}, u.profile_id, u.gpu_model, u.gpu_fraction, u.burst_factor,",
+            f"{epoch} AS epoch,",
+            "BOOL_OR(u.source = 'demo'),",
             ", ".join(columns),
             "FROM costs_dailyusage u WHERE u.day >= %(lo)s AND u.day <= %(hi)s",
             *where,
-            f"GROUP BY {keys}, u.profile_id, epoch",
+            f"GROUP BY {keys}, u.profile_id, u.gpu_model, u.gpu_fraction, u.burst_factor, epoch",
         ]
     )
     tables = {name: CostTable() for name in windows}
@@ -147,16 +153,16 @@ def cost_tables(
         cursor.execute(sql, params)
         for row in cursor.fetchall():
             key = row[0] if width == 1 else tuple(row[:width])
-            profile_id, epoch_day, demo = row[width : width + 3]
-            profile = prices.profiles.get(profile_id)
+            profile_id, gpu_model, fraction, burst_factor, epoch_day, demo = row[width : width + 6]
+            # priced with the terms recorded with the usage, never the profile's current ones
             price = (
-                prices.book.unit_price(profile, epoch_day)
-                if profile and epoch_day != _NO_PRICE
+                prices.book.price_of(profile_id, gpu_model, fraction, epoch_day)
+                if epoch_day != _NO_PRICE
                 else None
             )
             for n, name in enumerate(windows):
-                offset = width + 3 + n * per_window
-                unit_h, gpu_h, used_unit_h, used_gpu_h, requests, runs, first_day = row[
+                offset = width + 6 + n * per_window
+                unit_h, gpu_h, used_unit_h, used_gpu_h, requests, runs, burst_h, first_day = row[
                     offset : offset + per_window
                 ]
                 if first_day is None:
@@ -173,6 +179,9 @@ def cost_tables(
                     requests=requests,
                     runs=runs,
                     unit_price=price,
+                    burst_unit_hours=burst_h or 0.0,
+                    burst_factor=burst_factor,
+                    gpu_share=float(fraction) if fraction is not None else 1.0,
                 )
                 table.demo = table.demo or demo
                 if line.first_day is None or first_day < line.first_day:

@@ -1,7 +1,6 @@
 """Costs API: cost per tenant for a date range, one tenant grouped by environment / workload /
 day, and the price book (finance writes, everyone signed in reads)."""
 
-from datetime import date
 from decimal import Decimal
 
 from django.http import Http404
@@ -16,7 +15,7 @@ from portal import api_fields, roles
 from portal.audit import request_context
 from tenants.models import GpuProfile
 
-from . import selectors, services
+from . import ranges, selectors, services
 from .models import PriceBookEntry
 
 MAX_RANGE_DAYS = 400
@@ -27,11 +26,15 @@ _MICRO = Decimal("0.000001")
 class RangeInput(serializers.Serializer):
     start = serializers.DateField(required=False, input_formats=["%Y-%m-%d"])
     end = serializers.DateField(required=False, input_formats=["%Y-%m-%d"])
+    range = serializers.ChoiceField(choices=list(ranges.QUICK), required=False)
 
     def validate(self, attrs):
         today = timezone.now().date()
+        if attrs.get("range") and not attrs.get("start") and not attrs.get("end"):
+            start, end = ranges.quick_range(attrs["range"], today)
+            return {"start": start, "end": end}
         end = attrs.get("end") or today
-        start = attrs.get("start") or end.replace(day=1)
+        start = attrs.get("start") or ranges.default_range(end, today)[0]
         if start > end:
             raise ValidationError({"start": ["start must be on or before end."]})
         if (end - start).days > MAX_RANGE_DAYS:
@@ -61,6 +64,15 @@ class CostLineOutput(serializers.Serializer):
     cost_per_request = serializers.DecimalField(max_digits=14, decimal_places=6, allow_null=True)
     runs = serializers.IntegerField(help_text="Training runs (Jobs) started")
     cost_per_run = serializers.DecimalField(max_digits=14, decimal_places=2, allow_null=True)
+    gpu_hours_guaranteed = serializers.FloatField(help_text="Within guaranteed quota")
+    gpu_hours_burst = serializers.FloatField(help_text="Above guaranteed quota (borrowed)")
+    cost_guaranteed = serializers.DecimalField(max_digits=14, decimal_places=2)
+    cost_burst = serializers.DecimalField(
+        max_digits=14, decimal_places=2, help_text="Burst hours at the burst price factor"
+    )
+    gpu_hours_unpriced = serializers.FloatField(
+        help_text="GPU-hours on a GPU product with no profile or price: not in cost_allocated"
+    )
     currency = serializers.CharField()
 
 
@@ -70,11 +82,33 @@ class TenantCostOutput(CostLineOutput):
     forecast_month_end = serializers.DecimalField(max_digits=14, decimal_places=2)
 
 
+class UnpricedOutput(serializers.Serializer):
+    cluster = serializers.CharField()
+    resource = serializers.CharField()
+    gpu_product = serializers.CharField(help_text="Empty when the device was not known")
+    unit_hours = serializers.FloatField()
+    message = serializers.CharField()
+
+
+def _unpriced(items) -> list[dict]:
+    return [
+        {
+            "cluster": u.cluster,
+            "resource": u.resource_name,
+            "gpu_product": u.gpu_product,
+            "unit_hours": round(u.unit_hours, 4),
+            "message": u.message,
+        }
+        for u in items
+    ]
+
+
 class TenantCostListOutput(serializers.Serializer):
     start = serializers.DateField()
     end = serializers.DateField()
     demo_data = serializers.BooleanField()
     totals = CostLineOutput()
+    unpriced = UnpricedOutput(many=True)
     results = TenantCostOutput(many=True)
 
 
@@ -109,12 +143,16 @@ class TenantCostDetailOutput(serializers.Serializer):
     forecast_month_end = serializers.DecimalField(max_digits=14, decimal_places=2)
     what_at_10x = ProjectionOutput(many=True)
     flags = FlagOutput(many=True)
+    unpriced = UnpricedOutput(many=True)
     results = GroupCostOutput(many=True)
 
 
 _RANGE_PARAMS = [
-    OpenApiParameter("start", str, description="YYYY-MM-DD, default: first day of this month"),
+    OpenApiParameter("start", str, description="YYYY-MM-DD, default: 29 days before end"),
     OpenApiParameter("end", str, description="YYYY-MM-DD (inclusive), default: today"),
+    OpenApiParameter(
+        "range", str, enum=list(ranges.QUICK), description="A quick range, when no start/end"
+    ),
 ]
 
 
@@ -131,6 +169,11 @@ def _line(line, currency: str) -> dict:
         ),
         "runs": round(line.runs),
         "cost_per_run": str(line.cost_per_run.quantize(_CENT)) if line.cost_per_run else None,
+        "gpu_hours_guaranteed": round(line.guaranteed_gpu_hours, 4),
+        "gpu_hours_burst": round(line.burst_gpu_hours, 4),
+        "cost_guaranteed": str(line.guaranteed_cost.quantize(_CENT)),
+        "cost_burst": str(line.burst_cost.quantize(_CENT)),
+        "gpu_hours_unpriced": round(line.unpriced_gpu_hours, 4),
         "currency": currency,
     }
 
@@ -161,6 +204,9 @@ def tenant_costs_list(request):
             "end": end,
             "demo_data": overview.demo,
             "totals": _line(overview.total, overview.currency),
+            "unpriced": _unpriced(
+                overview.unpriced if selectors.can_see_all_costs(request.user) else []
+            ),
             "results": results,
         }
     )
@@ -213,6 +259,7 @@ def tenant_costs_detail(request, slug: str):
             "flags": [
                 {"kind": f.kind, "subject": f.subject, "message": f.message} for f in data.flags
             ],
+            "unpriced": _unpriced(data.unpriced),
             "results": groups,
         }
     )
@@ -275,8 +322,3 @@ def price_book(request):
             user=request.user,
         )
     return Response(PriceOutput(entry).data, status=status.HTTP_201_CREATED)
-
-
-def default_range(today: date | None = None) -> tuple[date, date]:
-    today = today or timezone.now().date()
-    return today.replace(day=1), today

@@ -13,6 +13,7 @@ from django.utils import timezone
 from tenants.models import QuotaGrant, Tenant
 
 from .models import DailyUsage, HourlyUsage, PriceBookEntry, Source
+from .pricing import exact_fraction
 from .services import floor_hour, rebuild_daily
 
 DAYS = 30
@@ -69,7 +70,8 @@ def seed_demo(days: int = DAYS, seed: int = 5) -> int:
         env = grant.environment
         suffix, base, swing, rps = PATTERNS.get(env.name, PATTERNS["dev"])
         workload = workload_names.get((grant.tenant_id, env.name), f"{grant.tenant.slug}-{suffix}")
-        fraction = float(grant.profile.gpu_fraction)
+        exact = exact_fraction(grant.profile.gpu_fraction, replicas=grant.profile.replicas)
+        fraction = float(exact)
         memory_mib = grant.profile.memory_gb * 1024
         hour = start
         while hour < end:
@@ -90,6 +92,9 @@ def seed_demo(days: int = DAYS, seed: int = 5) -> int:
                     tenant_id=grant.tenant_id,
                     environment_id=env.pk,
                     profile_id=grant.profile_id,
+                    gpu_product=grant.profile.gpu_product,
+                    gpu_model=grant.profile.gpu_model,
+                    gpu_fraction=exact,
                     unit_hours=units,
                     gpu_hours=units * fraction,
                     used_unit_hours=units * util,
@@ -114,10 +119,13 @@ def seed_demo(days: int = DAYS, seed: int = 5) -> int:
             rows,
             batch_size=5000,
             update_conflicts=True,
-            unique_fields=["cluster", "namespace", "workload", "resource_name", "hour"],
+            unique_fields=[
+                "cluster", "namespace", "workload", "resource_name", "gpu_product", "hour",
+            ],
             update_fields=[
-                "tenant", "environment", "profile", "unit_hours", "gpu_hours",
-                "used_unit_hours", "used_gpu_hours", "fb_peak_mib", "requests", "source",
+                "tenant", "environment", "profile", "gpu_model", "gpu_fraction", "unit_hours",
+                "gpu_hours", "used_unit_hours", "used_gpu_hours", "fb_peak_mib", "requests",
+                "source",
             ],
         )  # fmt: skip
         rebuild_daily(cluster_id=None, start=start, end=end)

@@ -1,6 +1,10 @@
 """Usage rollups pulled from Prometheus (hourly, and daily derived from them), the price book,
 and the pull status of each cluster."""
 
+from decimal import Decimal
+
+import pghistory
+import pgtrigger
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
@@ -38,6 +42,23 @@ class UsageFields(models.Model):
     profile = models.ForeignKey(
         GpuProfile, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The device the pods ran on (DCGM modelName, else the node's nvidia.com/gpu.product label,
+    # normalized to the label's spelling): profiles are matched by (resource_name, gpu_product).
+    # A product with no profile is stored with profile NULL and flagged as unpriced.
+    gpu_product = models.CharField(max_length=100, blank=True, default="")
+    # What was true when the hours were first stored (docs/decisions/0005): the GPU model priced
+    # and the exact share of a GPU one unit is. Editing the profile later never reprices them.
+    gpu_model = models.CharField(max_length=100, blank=True, default="")
+    gpu_fraction = models.DecimalField(
+        max_digits=20, decimal_places=18, null=True, blank=True,
+        help_text="Exact share of a GPU per unit (1/7 to 18 decimals); NULL when unpriced",
+    )  # fmt: skip
+    # Showback: unit-hours above the namespace's guaranteed quota (borrowed from idle capacity),
+    # and the price factor burst hours were recorded with (COSTS_BURST_PRICE_FACTOR then).
+    burst_unit_hours = models.FloatField(default=0, db_default=0)
+    burst_factor = models.DecimalField(
+        max_digits=6, decimal_places=4, default=Decimal(1), db_default=Decimal(1)
+    )
     unit_hours = models.FloatField(default=0)
     gpu_hours = models.FloatField(default=0)
     used_unit_hours = models.FloatField(default=0)
@@ -59,7 +80,7 @@ class HourlyUsage(UsageFields):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["cluster", "namespace", "workload", "resource_name", "hour"],
+                fields=["cluster", "namespace", "workload", "resource_name", "gpu_product", "hour"],
                 name="uniq_hourly_usage",
             )
         ]
@@ -86,10 +107,23 @@ class DailyUsage(UsageFields):
 
     class Meta:
         constraints = [
+            # one row per day and key, split when the recorded terms changed during the day
             models.UniqueConstraint(
-                fields=["cluster", "namespace", "workload", "resource_name", "day"],
+                fields=[
+                    "cluster",
+                    "namespace",
+                    "workload",
+                    "resource_name",
+                    "gpu_product",
+                    "profile",
+                    "gpu_model",
+                    "gpu_fraction",
+                    "burst_factor",
+                    "day",
+                ],
                 name="uniq_daily_usage",
-            )
+                nulls_distinct=False,
+            )  # fmt: skip
         ]
         indexes = [
             models.Index(fields=["day", "tenant"]),
@@ -174,3 +208,144 @@ class ClusterPullStatus(models.Model):
 
     def __str__(self) -> str:
         return f"{self.cluster.name}: {self.state}"
+
+
+def default_thresholds() -> list[int]:
+    return [50, 80, 100]
+
+
+@audited()
+class Budget(models.Model):
+    """A monthly budget of one tenant or one cost center, set by finance. Alerts go out when
+    month-to-date cost reaches each threshold (percent) and when the month-end forecast
+    crosses the amount, once each per month."""
+
+    tenant = models.OneToOneField(
+        Tenant, null=True, blank=True, on_delete=models.CASCADE, related_name="budget"
+    )
+    cost_center = models.CharField(max_length=64, blank=True, default="")
+    monthly_amount = models.DecimalField(
+        max_digits=14, decimal_places=2, validators=[MinValueValidator(0)]
+    )
+    currency = models.CharField(max_length=3, default="USD")
+    thresholds = models.JSONField(default=default_thresholds, help_text="Percent, e.g. [50, 80]")
+    alert_on_forecast = models.BooleanField(default=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(tenant__isnull=False) & models.Q(cost_center=""))
+                | (models.Q(tenant__isnull=True) & ~models.Q(cost_center="")),
+                name="budget_one_scope",
+            ),
+            models.UniqueConstraint(
+                fields=["cost_center"],
+                condition=~models.Q(cost_center=""),
+                name="uniq_cost_center_budget",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"budget of {self.scope}: {self.monthly_amount} {self.currency}/month"
+
+    @property
+    def scope(self) -> str:
+        return f"tenant {self.tenant.slug}" if self.tenant_id else f"cost center {self.cost_center}"
+
+
+@pghistory.track(pghistory.InsertEvent())
+class BudgetAlert(models.Model):
+    """One alert sent: the unique key makes each threshold (and the forecast) once a month."""
+
+    class Kind(models.TextChoices):
+        THRESHOLD = "threshold", "Threshold reached"
+        FORECAST = "forecast", "Forecast crosses the budget"
+
+    budget = models.ForeignKey(Budget, on_delete=models.CASCADE, related_name="alerts")
+    month = models.DateField(help_text="First day of the month")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    threshold = models.PositiveSmallIntegerField(help_text="Percent (100 for the forecast)")
+    spent = models.DecimalField(max_digits=14, decimal_places=2)
+    forecast = models.DecimalField(max_digits=14, decimal_places=2)
+    budget_amount = models.DecimalField(max_digits=14, decimal_places=2)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["budget", "month", "kind", "threshold"], name="uniq_budget_alert"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.budget.scope} {self.kind} {self.threshold}% {self.month:%Y-%m}"
+
+
+@pghistory.track(pghistory.InsertEvent())
+class MonthClose(models.Model):
+    """Finance closed a month: its chargeback statements are stored lines from then on, and a
+    later change to its usage is an adjustment line in the next month that is closed."""
+
+    month = models.DateField(unique=True, help_text="First day of the month")
+    currency = models.CharField(max_length=3)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    closed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-month"]
+        # a closed month is never reopened (its closer's user row may still be deleted)
+        triggers = [pgtrigger.Protect(name="month_close_not_reopened", operation=pgtrigger.Delete)]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} closed"
+
+
+class StatementLine(models.Model):
+    """One line of a closed month's chargeback statement of one cost center. Written once when
+    the month is closed, never updated or deleted (a database trigger refuses it)."""
+
+    class Kind(models.TextChoices):
+        USAGE = "usage", "GPU usage"
+        SHARED = "shared", "Share of idle capacity"
+        IDLE = "idle", "Idle capacity (not distributed)"
+        ADJUSTMENT = "adjustment", "Adjustment of a closed month"
+
+    close = models.ForeignKey(MonthClose, on_delete=models.PROTECT, related_name="lines")
+    position = models.PositiveIntegerField()
+    cost_center = models.CharField(max_length=64, blank=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    for_month = models.DateField(help_text="The month the usage is from (adjustments: earlier)")
+    tenant = models.CharField(max_length=63, blank=True)
+    environment = models.CharField(max_length=32, blank=True)
+    cluster = models.CharField(max_length=63, blank=True)
+    gpu_model = models.CharField(max_length=100, blank=True)
+    gpu_product = models.CharField(max_length=100, blank=True)
+    resource_name = models.CharField(max_length=100, blank=True)
+    unit_hours = models.DecimalField(max_digits=18, decimal_places=4)
+    gpu_hours = models.DecimalField(max_digits=18, decimal_places=4)
+    burst_gpu_hours = models.DecimalField(max_digits=18, decimal_places=4, default=0)
+    used_gpu_hours = models.DecimalField(max_digits=18, decimal_places=4)
+    cost_allocated = models.DecimalField(max_digits=14, decimal_places=2)
+    cost_idle = models.DecimalField(max_digits=14, decimal_places=2)
+    cost = models.DecimalField(max_digits=14, decimal_places=2, help_text="Charged")
+
+    class Meta:
+        ordering = ["close", "cost_center", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["close", "position"], name="uniq_statement_position")
+        ]
+        indexes = [models.Index(fields=["cost_center", "close"])]
+        triggers = [
+            pgtrigger.Protect(
+                name="statement_line_immutable", operation=pgtrigger.Update | pgtrigger.Delete
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.close.month:%Y-%m} {self.cost_center} {self.kind} {self.tenant} {self.cost}"

@@ -5,7 +5,28 @@ from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, localcontext
+from fractions import Fraction
+
+FRACTION_PLACES = Decimal("1e-18")
+_ROUNDING = Fraction(1, 20000)  # the catalog keeps fractions to 4 decimals (half a step)
+
+
+def exact_fraction(fraction: Decimal, *, replicas: int = 1) -> Decimal:
+    """The exact share of a GPU that a catalog fraction stands for, to 18 decimals.
+
+    The catalog stores 4 decimals (1/7 as 0.1429, off by 0.03%). A fraction within rounding of
+    1/replicas (time-slicing, MPS) or of a ratio with a denominator up to 8 (MIG slices: 7ths,
+    A30's 4ths, 8ths) is that ratio; anything else is taken as written.
+    """
+    written = Fraction(fraction)
+    for candidate in (Fraction(1, max(replicas, 1)), written.limit_denominator(8)):
+        if abs(candidate - written) <= _ROUNDING:
+            written = candidate
+            break
+    with localcontext() as ctx:
+        ctx.prec = 40
+        return (Decimal(written.numerator) / Decimal(written.denominator)).quantize(FRACTION_PLACES)
 
 
 @dataclass(frozen=True)
@@ -53,12 +74,23 @@ class PriceBook:
 
     def unit_price(self, profile: ProfileInfo, day: date) -> Decimal | None:
         """Hourly price of one unit of `profile` on `day`; None when nothing is priced yet."""
-        override = self._at(self._by_profile.get(profile.id), day)
-        if override is not None:
-            return override.hourly_price
-        model = self._at(self._by_model.get(profile.gpu_model), day)
+        return self.price_of(profile.id, profile.gpu_model, profile.gpu_fraction, day)
+
+    def price_of(
+        self, profile_id: int | None, gpu_model: str, fraction: Decimal | None, day: date
+    ) -> Decimal | None:
+        """Hourly price of one unit on `day` from the terms recorded with the usage: the
+        profile's override, else the GPU model's price times the exact fraction. None when the
+        usage has no profile (unknown product) or nothing is priced yet."""
+        if profile_id is not None:
+            override = self._at(self._by_profile.get(profile_id), day)
+            if override is not None:
+                return override.hourly_price
+        if not gpu_model or fraction is None:
+            return None
+        model = self._at(self._by_model.get(gpu_model), day)
         if model is not None:
-            return model.hourly_price * profile.gpu_fraction
+            return model.hourly_price * fraction
         return None
 
     def currency(self, default: str = "USD") -> str:
@@ -84,6 +116,8 @@ class CostLine:
     cost: Decimal = Decimal(0)
     cost_used: Decimal = Decimal(0)
     unpriced_gpu_hours: float = 0.0
+    burst_gpu_hours: float = 0.0  # of gpu_hours: above guaranteed quota (borrowed)
+    burst_cost: Decimal = Decimal(0)  # of cost: what the burst hours cost (at the burst factor)
     first_day: date | None = None  # first day with usage in the group
 
     def add(
@@ -96,7 +130,12 @@ class CostLine:
         requests: float,
         unit_price: Decimal | None,
         runs: float = 0.0,
+        burst_unit_hours: float = 0.0,
+        burst_factor: Decimal = Decimal(1),
+        gpu_share: float = 1.0,
     ) -> None:
+        """Burst unit-hours are part of `unit_hours`; they cost `burst_factor` x the price."""
+        self.burst_gpu_hours += burst_unit_hours * gpu_share
         self.unit_hours += unit_hours
         self.gpu_hours += gpu_hours
         self.used_gpu_hours += used_gpu_hours
@@ -105,7 +144,10 @@ class CostLine:
         if unit_price is None:
             self.unpriced_gpu_hours += gpu_hours
             return
-        self.cost += unit_price * Decimal(repr(unit_hours))
+        burst = Decimal(repr(burst_unit_hours))
+        burst_cost = unit_price * burst * burst_factor
+        self.cost += unit_price * (Decimal(repr(unit_hours)) - burst) + burst_cost
+        self.burst_cost += burst_cost
         self.cost_used += unit_price * Decimal(repr(used_unit_hours))
 
     def merge(self, line: "CostLine") -> None:
@@ -118,10 +160,20 @@ class CostLine:
         self.cost += line.cost
         self.cost_used += line.cost_used
         self.unpriced_gpu_hours += line.unpriced_gpu_hours
+        self.burst_gpu_hours += line.burst_gpu_hours
+        self.burst_cost += line.burst_cost
 
     @property
     def utilization(self) -> float:
         return utilization(self.used_gpu_hours, self.gpu_hours)
+
+    @property
+    def guaranteed_gpu_hours(self) -> float:
+        return self.gpu_hours - self.burst_gpu_hours
+
+    @property
+    def guaranteed_cost(self) -> Decimal:
+        return self.cost - self.burst_cost
 
     @property
     def idle_cost(self) -> Decimal:

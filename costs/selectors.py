@@ -14,7 +14,7 @@ from portal import roles
 from tenants.models import Environment, GpuProfile, Tenant
 
 from . import forecast
-from .aggregates import CostTable, cost_tables, pricing
+from .aggregates import CostTable, cost_table, cost_tables, pricing
 from .models import ClusterPullStatus, DailyUsage, Source
 from .pricing import CostLine
 
@@ -34,6 +34,47 @@ def visible_tenants(user):
 
 def tenant_for_costs(user, slug: str) -> Tenant | None:
     return visible_tenants(user).filter(slug=slug).select_related("cluster").first()
+
+
+# --- unpriced usage --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Unpriced:
+    """Usage on a GPU product no profile describes: stored and counted, never priced as
+    another model. Finance adds a profile (and a price) for it; a re-pull then prices it."""
+
+    cluster: str
+    resource_name: str
+    gpu_product: str
+    unit_hours: float
+
+    @property
+    def message(self) -> str:
+        product = self.gpu_product or f"an unknown GPU ({self.resource_name})"
+        return (
+            f"unpriced: {product} on cluster {self.cluster}, {self.unit_hours:.1f} unit-hours. "
+            f"Add a GPU profile for {self.resource_name} on this product and a price for its "
+            "model, then re-pull those days."
+        )
+
+
+_UNPRICED_SQL = """
+SELECT c.name, u.resource_name, u.gpu_product, SUM(u.unit_hours)
+FROM costs_dailyusage u JOIN clusters_cluster c ON c.id = u.cluster_id
+WHERE u.day >= %(start)s AND u.day <= %(end)s AND u.gpu_fraction IS NULL
+  AND u.profile_id IS NULL AND u.unit_hours > 0 {tenant}
+GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+"""
+
+
+def unpriced_usage(*, start: date, end: date, tenant_id: int | None = None) -> list[Unpriced]:
+    """Usage with no profile for its (resource, GPU product) in [start, end]: one query."""
+    params = {"start": start, "end": end, "tenant": tenant_id}
+    sql = _UNPRICED_SQL.format(tenant="AND u.tenant_id = %(tenant)s" if tenant_id else "")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [Unpriced(*row) for row in cursor.fetchall()]
 
 
 # --- finance overview -------------------------------------------------------------------------
@@ -59,6 +100,7 @@ class Overview:
     currency: str
     demo: bool
     as_of: date
+    unpriced: list[Unpriced]
 
 
 def tenants_overview(*, start: date, end: date, tenants) -> Overview:
@@ -92,9 +134,7 @@ def tenants_overview(*, start: date, end: date, tenants) -> Overview:
         )
     total = CostLine(key="total")
     for row in rows:
-        for attr in ("unit_hours", "gpu_hours", "used_gpu_hours", "requests", "runs", "cost",
-                     "cost_used"):  # fmt: skip
-            setattr(total, attr, getattr(total, attr) + getattr(row.line, attr))
+        total.merge(row.line)
     return Overview(
         rows=rows,
         total=total,
@@ -102,6 +142,7 @@ def tenants_overview(*, start: date, end: date, tenants) -> Overview:
         currency=prices.currency,
         demo=ranged.demo,
         as_of=end,
+        unpriced=unpriced_usage(start=start, end=end),
     )
 
 
@@ -140,6 +181,7 @@ class TenantCosts:
     projections: list[forecast.Projection]
     flags: list[forecast.Flag]
     demo: bool
+    unpriced: list[Unpriced]
 
 
 def tenant_costs(*, tenant: Tenant, start: date, end: date) -> TenantCosts:
@@ -196,6 +238,7 @@ def tenant_costs(*, tenant: Tenant, start: date, end: date) -> TenantCosts:
         projections=scale_projection(tenant=tenant, end=end),
         flags=flags,
         demo=by_key.demo,
+        unpriced=unpriced_usage(start=start, end=end, tenant_id=tenant.pk),
     )
 
 
@@ -215,14 +258,14 @@ GROUP BY namespace, workload, resource_name
 """
 
 _WORKLOAD_SQL = """
-SELECT u.namespace, u.workload, u.resource_name, MAX(p.memory_gb),
+SELECT u.namespace, u.workload, u.resource_name, u.gpu_product, MAX(p.memory_gb),
        COUNT(DISTINCT u.day), SUM(u.gpu_hours), SUM(u.used_gpu_hours), SUM(u.requests),
        MAX(u.fb_peak_mib), MAX(CASE WHEN u.unit_hours > 0
                                THEN u.used_unit_hours / u.unit_hours ELSE 0 END)
 FROM costs_dailyusage u LEFT JOIN tenants_gpuprofile p ON p.id = u.profile_id
 WHERE u.tenant_id = %(tenant)s AND u.day >= %(since)s AND u.day <= %(until)s
   AND u.unit_hours > 0
-GROUP BY u.namespace, u.workload, u.resource_name
+GROUP BY u.namespace, u.workload, u.resource_name, u.gpu_product
 """
 
 
@@ -251,11 +294,11 @@ def _hourly_flags(tenant: Tenant, end: date) -> list[forecast.Flag]:
         )
         workloads = [
             dict(
-                namespace=ns, workload=wl, resource_name=res, memory_gb=mem or 0, days=days,
-                gpu_hours=gh, used_gpu_hours=ugh, requests=req, fb_peak_mib=fb,
+                namespace=ns, workload=wl, resource_name=_on(res, product), memory_gb=mem or 0,
+                days=days, gpu_hours=gh, used_gpu_hours=ugh, requests=req, fb_peak_mib=fb,
                 peak_utilization=peak,
             )
-            for ns, wl, res, mem, days, gh, ugh, req, fb, peak in cursor.fetchall()
+            for ns, wl, res, product, mem, days, gh, ugh, req, fb, peak in cursor.fetchall()
         ]  # fmt: skip
     # A workload spread over several resources is judged on its totals.
     by_workload: dict[tuple, dict] = {}
@@ -275,10 +318,15 @@ def _hourly_flags(tenant: Tenant, end: date) -> list[forecast.Flag]:
     )
 
 
+def _on(resource: str, product: str) -> str:
+    """How a (resource, GPU product) key reads: "nvidia.com/gpu on NVIDIA-H100-80GB-HBM3"."""
+    return f"{resource} on {product}" if product else f"{resource} (unknown GPU)"
+
+
 _UNITS_SQL = """
-SELECT u.tenant_id = %(tenant)s, u.resource_name, p.gpu_product,
+SELECT u.tenant_id = %(tenant)s, u.resource_name, u.gpu_product,
        SUM(u.unit_hours) / GREATEST(COUNT(DISTINCT u.day) * 24, 1)
-FROM costs_dailyusage u LEFT JOIN tenants_gpuprofile p ON p.id = u.profile_id
+FROM costs_dailyusage u
 WHERE u.cluster_id = %(cluster)s AND u.day >= %(since)s AND u.day <= %(until)s
   AND u.namespace <> ''
 GROUP BY 1, 2, 3
@@ -286,8 +334,9 @@ GROUP BY 1, 2, 3
 
 
 def scale_projection(*, tenant: Tenant, end: date, factor: float = 10.0):
-    """What at 10x: the tenant's average units per resource over the last 7 days times
-    `factor`, against its cluster's capacity with every other tenant unchanged."""
+    """What at 10x: the tenant's average units per (resource, GPU product) over the last 7 days
+    times `factor`, against its cluster's capacity of that product (an H100 and an A100 pool
+    both advertised as nvidia.com/gpu are two pools), every other tenant unchanged."""
     since, _ = forecast.trailing_window(end)
     with connection.cursor() as cursor:
         cursor.execute(
@@ -297,20 +346,16 @@ def scale_projection(*, tenant: Tenant, end: date, factor: float = 10.0):
         rows = cursor.fetchall()
     tenant_units: dict[str, float] = {}
     cluster_units: dict[str, float] = {}
-    products: dict[str, str] = {}
     for mine, resource, product, units in rows:
-        key = resource
-        products.setdefault(key, product or "")
+        key = _on(resource, product)
         cluster_units[key] = cluster_units.get(key, 0.0) + units
         if mine:
             tenant_units[key] = tenant_units.get(key, 0.0) + units
     capacity: dict[str, int] = {}
     for cap in ClusterCapacity.objects.filter(cluster_id=tenant.cluster_id):
-        if cap.resource_name in tenant_units and products.get(cap.resource_name) in (
-            "",
-            cap.gpu_product,
-        ):
-            capacity[cap.resource_name] = capacity.get(cap.resource_name, 0) + cap.capacity
+        key = _on(cap.resource_name, cap.gpu_product)
+        if key in tenant_units:
+            capacity[key] = capacity.get(key, 0) + cap.capacity
     return forecast.project_scale(
         tenant_units=tenant_units, cluster_units=cluster_units, capacity=capacity, factor=factor
     )
@@ -319,9 +364,9 @@ def scale_projection(*, tenant: Tenant, end: date, factor: float = 10.0):
 # --- platform view ----------------------------------------------------------------------------
 
 _PLATFORM_SQL = """
-SELECT u.cluster_id, u.resource_name, p.gpu_product, (u.namespace = '') AS unallocated,
+SELECT u.cluster_id, u.resource_name, u.gpu_product, (u.namespace = '') AS unallocated,
        SUM(u.gpu_hours), SUM(u.used_gpu_hours)
-FROM costs_dailyusage u LEFT JOIN tenants_gpuprofile p ON p.id = u.profile_id
+FROM costs_dailyusage u
 WHERE u.day >= %(start)s AND u.day <= %(end)s
 GROUP BY 1, 2, 3, 4
 """
@@ -337,6 +382,7 @@ class ProfileUsage:
     allocated_gpu_hours: float = 0.0
     used_gpu_hours: float = 0.0
     unallocated_gpu_hours: float = 0.0
+    unallocated_cost: Decimal = Decimal(0)  # capacity no tenant held, at its price
 
     @property
     def utilization(self) -> float:
@@ -350,7 +396,8 @@ class ProfileUsage:
 
 
 def platform_usage(*, start: date, end: date) -> list[ProfileUsage]:
-    """Cluster utilization and idle capacity by GPU product and resource: four queries."""
+    """Cluster utilization, idle capacity and its cost by GPU product and resource: six
+    queries."""
     from clusters.models import Cluster
 
     clusters = dict(Cluster.objects.values_list("id", "name"))
@@ -383,6 +430,13 @@ def platform_usage(*, start: date, end: date) -> list[ProfileUsage]:
                 row.used_gpu_hours += used
     for cap in ClusterCapacity.objects.all():
         item(cap.cluster_id, cap.gpu_product, cap.resource_name).capacity += cap.capacity
+    idle = cost_table(
+        start=start, end=end, group_by=("cluster", "product", "resource", "namespace", "tenant"),
+        attributed_only=False, prices=pricing(),
+    )  # fmt: skip
+    for (cluster_id, product, resource, namespace, tenant_id), line in idle.lines.items():
+        if tenant_id is None and not namespace:
+            item(cluster_id, product or "", resource).unallocated_cost += line.cost
     return sorted(usage.values(), key=lambda u: (u.cluster, u.gpu_product, u.resource_name))
 
 

@@ -14,10 +14,20 @@ from clusters.models import Cluster, ClusterCapacity
 from clusters.prometheus import PrometheusClient, PrometheusError
 from portal.audit import task_context
 from portal.domain_errors import DomainError
-from tenants.models import Environment, GpuProfile
+from tenants.models import Environment, GpuProfile, QuotaGrant
 
 from .models import ClusterPullStatus, DailyUsage, HourlyUsage, PriceBookEntry, Source
-from .usage import build_queries, rollup_rows, sanitize_resource
+from .pricing import exact_fraction
+from .statements import last_closed_day
+from .usage import (
+    UNPRICED,
+    Terms,
+    build_queries,
+    covered_hours,
+    rollup_rows,
+    sanitize_resource,
+    split_burst,
+)
 
 HOUR = timedelta(hours=1)
 
@@ -41,6 +51,9 @@ class PullResult:
     windows: int = 0
     rows: int = 0
     queries: int = 0
+    # hours of the range Prometheus had no sample for (beyond its retention, or a gap): their
+    # stored rows, if any, were kept as they were
+    hours_without_data: int = 0
 
 
 def pull_usage(
@@ -73,6 +86,19 @@ def pull_usage(
     result = PullResult(cluster=cluster.name, start=start, end=end)
     if start >= end:
         return result
+    pruned_before = _hourly_cutoff(now)
+    if resuming and start < pruned_before:
+        # not pulled for longer than hourly rows are kept: resume where rows are still hourly
+        start = result.start = pruned_before
+        with task_context("costs.pull_usage", cluster=cluster.name):
+            ClusterPullStatus.objects.filter(pk=status.pk).update(pulled_until=pruned_before)
+    elif start < pruned_before:
+        raise DomainError(
+            f"Hours before {pruned_before:%Y-%m-%d} are kept only as daily totals "
+            f"(COSTS_HOURLY_RETENTION_DAYS); re-pulling them would rebuild those days from "
+            f"nothing. Start the pull on {pruned_before:%Y-%m-%d} or later.",
+            field="start",
+        )
 
     try:
         client = client or PrometheusClient.for_cluster(
@@ -108,80 +134,132 @@ def pull_usage(
         except PrometheusError as exc:
             _record_failure(cluster.pk, exc)
             raise
+        covered = covered_hours(answers)
         rows = rollup_rows(
             answers,
             resource_names=catalog.resource_names,
-            fractions=catalog.fractions,
+            catalog=catalog,
             first_hour=w_start,
             end_hour=w_end,
         )
-        result.rows += _store_window(
-            cluster, rows, catalog, w_start, w_end, resuming=resuming, queries=result.queries
+        split_burst(rows, catalog.guaranteed)
+        result.hours_without_data += int((w_end - w_start) / HOUR) - len(
+            {h for h in covered if w_start <= h < w_end}
         )
+        result.rows += _store_window(
+            cluster, rows, catalog, w_start, w_end, resuming=resuming, queries=result.queries,
+            covered=sorted(covered),
+        )  # fmt: skip
         result.windows += 1
     return result
 
 
 @dataclass
 class _Catalog:
+    """How usage on this cluster is attributed: GPU profiles by (resource, GPU product),
+    the product to assume when a pod's device is unknown, and namespace -> (tenant, env)."""
+
     resource_names: dict[str, str]
-    fractions: dict[str, float]
-    profile_ids: dict[str, int]
+    by_key: dict[tuple[str, str], Terms]
+    fallback_product: dict[str, str]
     environments: dict[str, tuple[int, int]]
+    guaranteed: dict[tuple[str, int], float]  # (namespace, profile id) -> guaranteed units
+
+    def product(self, resource_name: str, reported: str) -> str:
+        return reported or self.fallback_product.get(resource_name, "")
+
+    def terms(self, resource_name: str, product: str) -> Terms:
+        return self.by_key.get((resource_name, product), UNPRICED)
 
 
 def _catalog(cluster: Cluster) -> _Catalog:
-    """Resource -> GPU profile on this cluster (its capacity's GPU products break ties) and
-    namespace -> (tenant, environment): three queries whatever the number of tenants."""
-    products = set(
-        ClusterCapacity.objects.filter(cluster=cluster).values_list("gpu_product", flat=True)
-    )
-    chosen: dict[str, GpuProfile] = {}
-    for profile in GpuProfile.objects.order_by("id"):
-        current = chosen.get(profile.resource_name)
-        if current is None or (
-            profile.gpu_product in products and current.gpu_product not in products
-        ):
-            chosen[profile.resource_name] = profile
+    """Four queries whatever the number of tenants. A pod whose device neither DCGM nor its
+    node's label names counts as the only product the cluster has of that resource (its
+    capacity, else the catalog); with several candidates it stays unknown and unpriced."""
+    by_key: dict[tuple[str, str], Terms] = {}
+    products_of: dict[str, set[str]] = {}
+    for p in GpuProfile.objects.order_by("id"):
+        key = (p.resource_name, p.gpu_product)
+        if key not in by_key:
+            by_key[key] = Terms(
+                p.pk, p.gpu_model, exact_fraction(p.gpu_fraction, replicas=p.replicas)
+            )
+        products_of.setdefault(p.resource_name, set()).add(p.gpu_product)
+    capacity: dict[str, set[str]] = {}
+    for resource, product in ClusterCapacity.objects.filter(cluster=cluster).values_list(
+        "resource_name", "gpu_product"
+    ):
+        capacity.setdefault(resource, set()).add(product)
+    fallback = {}
+    for resource in set(products_of) | set(capacity):
+        candidates = capacity.get(resource) or products_of.get(resource, set())
+        if len(candidates) == 1:
+            fallback[resource] = next(iter(candidates))
     environments = {
         ns: (tenant_id, env_id)
         for ns, tenant_id, env_id in Environment.objects.filter(cluster=cluster).values_list(
             "namespace", "tenant_id", "id"
         )
     }
+    names = set(products_of) | set(capacity)
+    guaranteed: dict[tuple[str, int], float] = {}
+    for ns, profile_id, units in QuotaGrant.objects.filter(
+        environment__cluster=cluster, revoked_at__isnull=True
+    ).values_list("environment__namespace", "profile_id", "guaranteed"):
+        guaranteed[(ns, profile_id)] = guaranteed.get((ns, profile_id), 0.0) + units
     return _Catalog(
-        resource_names={sanitize_resource(name): name for name in chosen},
-        fractions={name: float(p.gpu_fraction) for name, p in chosen.items()},
-        profile_ids={name: p.pk for name, p in chosen.items()},
+        guaranteed=guaranteed,
+        resource_names={sanitize_resource(name): name for name in names},
+        by_key=by_key,
+        fallback_product=fallback,
         environments=environments,
     )
 
 
 _COLUMNS = [
-    "cluster_id", "namespace", "workload", "resource_name", "hour", "tenant_id",
-    "environment_id", "profile_id", "unit_hours", "gpu_hours", "used_unit_hours",
-    "used_gpu_hours", "fb_peak_mib", "requests", "runs", "source",
+    "cluster_id", "namespace", "workload", "resource_name", "gpu_product", "hour", "tenant_id",
+    "environment_id", "profile_id", "gpu_model", "gpu_fraction", "burst_factor", "unit_hours",
+    "burst_unit_hours", "gpu_hours", "used_unit_hours", "used_gpu_hours", "fb_peak_mib",
+    "requests", "runs", "source",
 ]  # fmt: skip
-_KEY = ["cluster_id", "namespace", "workload", "resource_name", "hour"]
+_KEY = ["cluster_id", "namespace", "workload", "resource_name", "gpu_product", "hour"]
+# Recorded once: re-pulling stored hours keeps the model and fraction they were priced with.
+# Only usage stored unpriced (no profile for its product then) takes the terms found now.
+_TERMS = ["profile_id", "gpu_model", "gpu_fraction", "burst_factor"]
 _STAGE_SQL = """
 CREATE TEMP TABLE costs_pull_stage (
-    cluster_id bigint, namespace text, workload text, resource_name text, hour timestamptz,
-    tenant_id bigint, environment_id bigint, profile_id bigint, unit_hours float8,
+    cluster_id bigint, namespace text, workload text, resource_name text, gpu_product text,
+    hour timestamptz, tenant_id bigint, environment_id bigint, profile_id bigint,
+    gpu_model text, gpu_fraction numeric(20, 18), burst_factor numeric(6, 4), unit_hours float8,
+    burst_unit_hours float8,
     gpu_hours float8, used_unit_hours float8, used_gpu_hours float8, fb_peak_mib float8,
     requests float8, runs float8, source text
 ) ON COMMIT DROP
 """
+_MEASURED = [c for c in _COLUMNS if c not in _KEY and c not in _TERMS]
+_TAKE_TERMS = "costs_hourlyusage.gpu_fraction IS NULL AND EXCLUDED.gpu_fraction IS NOT NULL"
+# GPU-hours follow the fraction the row keeps, not the profile's current one
+_GPU_HOURS = {
+    c: f"CASE WHEN {_TAKE_TERMS} THEN EXCLUDED.{c} ELSE EXCLUDED.{units} * "
+    f"COALESCE(costs_hourlyusage.gpu_fraction, 1)::float8 END"
+    for c, units in (("gpu_hours", "unit_hours"), ("used_gpu_hours", "used_unit_hours"))
+}
 _UPSERT_SQL = (
     f"INSERT INTO costs_hourlyusage ({', '.join(_COLUMNS)}) "  # noqa: S608 - constant names
     f"SELECT {', '.join(_COLUMNS)} FROM costs_pull_stage "
     f"ON CONFLICT ({', '.join(_KEY)}) DO UPDATE SET "
-    + ", ".join(f"{c} = EXCLUDED.{c}" for c in _COLUMNS if c not in _KEY)
+    + ", ".join(f"{c} = {_GPU_HOURS.get(c, f'EXCLUDED.{c}')}" for c in _MEASURED)
+    + ", "
+    + ", ".join(
+        f"{c} = CASE WHEN {_TAKE_TERMS} THEN EXCLUDED.{c} ELSE costs_hourlyusage.{c} END"
+        for c in _TERMS
+    )
     # an unchanged row is not rewritten: a re-pull of the same hours writes nothing
     + " WHERE ("
-    + ", ".join(f"costs_hourlyusage.{c}" for c in _COLUMNS if c not in _KEY)
+    + ", ".join(f"costs_hourlyusage.{c}" for c in _MEASURED)
     + ") IS DISTINCT FROM ("
-    + ", ".join(f"EXCLUDED.{c}" for c in _COLUMNS if c not in _KEY)
-    + ")"
+    + ", ".join(f"EXCLUDED.{c}" for c in _MEASURED)
+    + f") OR ({_TAKE_TERMS})"
 )
 
 
@@ -189,16 +267,23 @@ _DELETE_VANISHED_SQL = """
 DELETE FROM costs_hourlyusage h
 WHERE h.cluster_id = %(cluster)s AND h.hour >= %(start)s AND h.hour < %(end)s
   AND h.source = 'prometheus'
+  -- retention guard: only hours Prometheus still has samples for; an hour it no longer holds
+  -- (retention, a gap) keeps what was stored
+  AND h.hour = ANY(%(covered)s)
   AND NOT EXISTS (
     SELECT 1 FROM costs_pull_stage s
     WHERE s.namespace = h.namespace AND s.workload = h.workload
-      AND s.resource_name = h.resource_name AND s.hour = h.hour)
+      AND s.resource_name = h.resource_name AND s.gpu_product = h.gpu_product
+      AND s.hour = h.hour)
 """
 
 
-def _store_window(cluster, rows, catalog, w_start, w_end, *, resuming: bool, queries: int) -> int:
+def _store_window(
+    cluster, rows, catalog, w_start, w_end, *, resuming: bool, queries: int, covered: list
+) -> int:
     """Upsert the window's rows (COPY into a temporary table, then one INSERT ... ON CONFLICT
     DO UPDATE), rebuild its days, advance the pull status: one transaction."""
+    burst_factor = Decimal(settings.COSTS_BURST_PRICE_FACTOR)
     with transaction.atomic(), task_context("costs.pull_usage", cluster=cluster.name):
         status = ClusterPullStatus.objects.select_for_update().get(cluster=cluster)
         with connection.cursor() as cursor:
@@ -211,22 +296,26 @@ def _store_window(cluster, rows, catalog, w_start, w_end, *, resuming: bool, que
                     tenant_id, env_id = catalog.environments.get(r.namespace, (None, None))
                     copy.write_row(
                         (
-                            cluster.pk, r.namespace, r.workload, r.resource_name, r.hour,
-                            tenant_id, env_id, catalog.profile_ids.get(r.resource_name),
-                            r.units, r.gpu_hours, r.used_units, r.used_gpu_hours,
+                            cluster.pk, r.namespace, r.workload, r.resource_name,
+                            r.gpu_product, r.hour, tenant_id, env_id, r.terms.profile_id,
+                            r.terms.gpu_model, r.terms.fraction, burst_factor, r.units,
+                            r.burst_units, r.gpu_hours,
+                            r.used_units, r.used_gpu_hours,
                             r.fb_peak_mib, r.requests, r.runs, Source.PROMETHEUS.value,
                         )
                     )  # fmt: skip
             # an index, so the vanished-rows anti-join stays a lookup per row even when the
             # planner's statistics of the new hours are stale (they usually are)
             cursor.execute(
-                "CREATE INDEX ON costs_pull_stage (hour, namespace, workload, resource_name)"
+                "CREATE INDEX ON costs_pull_stage "
+                "(hour, namespace, workload, resource_name, gpu_product)"
             )
             cursor.execute("ANALYZE costs_pull_stage")
             cursor.execute(_UPSERT_SQL)
             # level-based: a series Prometheus no longer has for these hours is no longer stored
             cursor.execute(
-                _DELETE_VANISHED_SQL, {"cluster": cluster.pk, "start": w_start, "end": w_end}
+                _DELETE_VANISHED_SQL,
+                {"cluster": cluster.pk, "start": w_start, "end": w_end, "covered": covered},
             )
         rebuild_daily(cluster_id=cluster.pk, start=w_start, end=w_end)
         now = timezone.now()
@@ -264,24 +353,21 @@ WHERE cluster_id = %(cluster)s AND day >= %(first_day)s AND day < %(end_day)s
 
 _DAILY_SQL = """
 INSERT INTO costs_dailyusage (
-    cluster_id, namespace, workload, resource_name, day, tenant_id, environment_id, profile_id,
-    unit_hours, gpu_hours, used_unit_hours, used_gpu_hours, fb_peak_mib, requests, runs, source,
-    hours
+    cluster_id, namespace, workload, resource_name, gpu_product, day, tenant_id,
+    environment_id, profile_id, gpu_model, gpu_fraction, burst_factor, unit_hours,
+    burst_unit_hours, gpu_hours, used_unit_hours, used_gpu_hours, fb_peak_mib, requests, runs,
+    source, hours
 )
-SELECT cluster_id, namespace, workload, resource_name, (hour AT TIME ZONE 'UTC')::date,
-       MAX(tenant_id), MAX(environment_id), MAX(profile_id),
-       SUM(unit_hours), SUM(gpu_hours), SUM(used_unit_hours), SUM(used_gpu_hours),
+SELECT cluster_id, namespace, workload, resource_name, gpu_product,
+       (hour AT TIME ZONE 'UTC')::date, MAX(tenant_id), MAX(environment_id), profile_id,
+       gpu_model, gpu_fraction, burst_factor,
+       SUM(unit_hours), SUM(burst_unit_hours), SUM(gpu_hours), SUM(used_unit_hours),
+       SUM(used_gpu_hours),
        MAX(fb_peak_mib), SUM(requests), SUM(runs), MIN(source), COUNT(*)
 FROM costs_hourlyusage
 WHERE cluster_id = %(cluster)s AND hour >= %(start)s AND hour < %(end)s
-GROUP BY cluster_id, namespace, workload, resource_name, (hour AT TIME ZONE 'UTC')::date
-ON CONFLICT (cluster_id, namespace, workload, resource_name, day) DO UPDATE SET
-    tenant_id = EXCLUDED.tenant_id, environment_id = EXCLUDED.environment_id,
-    profile_id = EXCLUDED.profile_id, unit_hours = EXCLUDED.unit_hours,
-    gpu_hours = EXCLUDED.gpu_hours, used_unit_hours = EXCLUDED.used_unit_hours,
-    used_gpu_hours = EXCLUDED.used_gpu_hours, fb_peak_mib = EXCLUDED.fb_peak_mib,
-    requests = EXCLUDED.requests, runs = EXCLUDED.runs, source = EXCLUDED.source,
-    hours = EXCLUDED.hours
+GROUP BY cluster_id, namespace, workload, resource_name, gpu_product,
+         (hour AT TIME ZONE 'UTC')::date, profile_id, gpu_model, gpu_fraction, burst_factor
 """
 
 
@@ -353,6 +439,13 @@ def add_price(
             f"today ({today}) or a later day, so past costs are never rewritten.",
             field="effective_from",
         )
+    closed_until = last_closed_day()
+    if closed_until is not None and effective_from <= closed_until:
+        raise DomainError(
+            f"Months up to {closed_until} are closed and their statements final; a price "
+            f"applies from {closed_until + timedelta(days=1)} or later.",
+            field="effective_from",
+        )
     with transaction.atomic():
         return PriceBookEntry.objects.create(
             gpu_model=gpu_model,
@@ -365,12 +458,17 @@ def add_price(
         )
 
 
+def _hourly_cutoff(now: datetime | None = None, keep_days: int | None = None) -> datetime:
+    """Hourly rows before this are pruned (whole days, so a day's daily row stays complete)."""
+    keep_days = keep_days or settings.COSTS_HOURLY_RETENTION_DAYS
+    cutoff = floor_hour(now or timezone.now()) - timedelta(days=keep_days)
+    return cutoff.replace(hour=0)
+
+
 def prune_hourly(*, keep_days: int | None = None, now: datetime | None = None) -> int:
     """Delete hourly rows older than COSTS_HOURLY_RETENTION_DAYS; their daily sums stay, so
     costs and dashboards are unchanged (only the hourly flags look at hours, and only recent)."""
-    keep_days = keep_days or settings.COSTS_HOURLY_RETENTION_DAYS
-    cutoff = floor_hour(now or timezone.now()) - timedelta(days=keep_days)
-    cutoff = cutoff.replace(hour=0)  # whole days only, so a day's daily row stays complete
+    cutoff = _hourly_cutoff(now, keep_days)
     deleted, _ = HourlyUsage.objects.filter(hour__lt=cutoff).delete()
     return deleted
 

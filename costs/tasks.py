@@ -50,6 +50,14 @@ def prune_hourly_usage() -> None:
     services.prune_hourly()
 
 
+@shared_task(acks_late=True)
+def evaluate_budgets() -> None:
+    """Send the budget alerts due (each threshold and the forecast once a month): idempotent."""
+    from . import budgets
+
+    budgets.evaluate_budgets()
+
+
 @app.on_after_finalize.connect
 def register_periodic_tasks(sender, **kwargs):
     # Ten past the hour: the previous hour is complete and ingested by then.
@@ -61,3 +69,5 @@ def register_periodic_tasks(sender, **kwargs):
     sender.add_periodic_task(
         crontab(minute=40, hour=3), prune_hourly_usage.s(), name="costs: prune old hourly usage"
     )
+    # after the hourly pull has stored the previous hour
+    sender.add_periodic_task(crontab(minute=35), evaluate_budgets.s(), name="costs: budget alerts")

@@ -9,7 +9,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.html import format_html, format_html_join
+from django.utils import timezone
+from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 
 from clusters.models import Cluster
@@ -19,7 +20,7 @@ from portal.domain_errors import DomainError
 from portal.form_errors import add_domain_error
 from tenants.models import Tenant
 
-from . import selectors, services
+from . import budget_status, selectors, services
 from .forms import PriceForm, RangeForm
 from .models import PriceBookEntry
 
@@ -50,11 +51,17 @@ def tenant(request, slug: str):
             "cost": [float(line.cost.quantize(_CENT)) for _, line in data.by_workload],
         },
     }
+    budgets = budget_status.statuses(
+        budget_status.budgets_of_tenant(tenant), today=timezone.now().date()
+    )
     return render(
         request,
         "costs/tenant.html",
-        {"tenant": tenant, "form": form, "data": data, "chart": chart, "start": start, "end": end},
-    )
+        {
+            "tenant": tenant, "form": form, "data": data, "chart": chart, "start": start,
+            "end": end, "budgets": budgets,
+        },
+    )  # fmt: skip
 
 
 @login_required
@@ -65,7 +72,11 @@ def overview(request):
     data = selectors.tenants_overview(start=start, end=end, tenants=_tenants())
     sort = request.GET.get("sort", "-cost")
     rows = selectors.sort_rows(data.rows, sort)
+    today = timezone.now().date()
+    # the overview already has each tenant's month to date and forecast when it ends today
+    spend = {r.tenant.pk: (r.month_to_date, r.forecast) for r in rows} if end == today else None
     context = {
+        "budgets": budget_status.statuses(budget_status.all_budgets(), today=today, spend=spend),
         "form": form,
         "data": data,
         "rows": rows,
@@ -101,7 +112,7 @@ def _overview_cells(rows, start, end) -> list[dict]:
 
 def _overview_tbody(cells: list[dict]):
     if not cells:
-        return format_html('<tr><td colspan="6">No tenants.</td></tr>')
+        return mark_safe('<tr><td colspan="6">No tenants.</td></tr>')  # noqa: S308 - constant
     return format_html_join(
         "\n",
         '<tr><th scope="row"><a href="{}">{}</a></th><td>{}</td><td{}>{}</td><td>{}</td>'

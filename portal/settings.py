@@ -203,6 +203,11 @@ PORTAL_GUARDRAILS_ALLOWED_REGISTRIES = [
     if r.strip()
 ]
 PORTAL_GUARDRAILS_EXPIRY_SECONDS = float(os.environ.get("PORTAL_GUARDRAILS_EXPIRY_SECONDS", "300"))
+# Showback: burst (borrowed) GPU-hours cost this factor x the price (recorded with the usage)
+COSTS_BURST_PRICE_FACTOR = os.environ.get("COSTS_BURST_PRICE_FACTOR", "1.0")
+# Idle capacity on chargeback statements: "platform" (kept on the platform's line) or
+# "guaranteed" (shared among tenants pro rata to their guaranteed quota on the cluster)
+COSTS_IDLE_DISTRIBUTION = os.environ.get("COSTS_IDLE_DISTRIBUTION", "platform")
 # Alertmanager receivers generated from the on-call directory.
 PORTAL_CHAT_WEBHOOK_URL = os.environ.get("PORTAL_CHAT_WEBHOOK_URL", "")
 PORTAL_ALERT_SMTP_SMARTHOST = os.environ.get("PORTAL_ALERT_SMTP_SMARTHOST", "localhost:25")
@@ -285,6 +290,13 @@ PORTAL_NOTIFICATIONS_RETRY_SECONDS = float(
 PORTAL_NOTIFICATIONS_MAX_ATTEMPTS = int(os.environ.get("PORTAL_NOTIFICATIONS_MAX_ATTEMPTS", "10"))
 PORTAL_NOTIFICATIONS_REDELIVER_SECONDS = float(
     os.environ.get("PORTAL_NOTIFICATIONS_REDELIVER_SECONDS", "60")
+)
+
+# Measured SLOs (contracts app): Alertmanager reads/silences, Grafana dashboard ConfigMaps.
+CONTRACTS_ALERTMANAGER_TIMEOUT = float(os.environ.get("CONTRACTS_ALERTMANAGER_TIMEOUT", "5"))
+CONTRACTS_SILENCE_MAX_MINUTES = int(os.environ.get("CONTRACTS_SILENCE_MAX_MINUTES", "240"))
+CONTRACTS_GRAFANA_DASHBOARD_LABEL = os.environ.get(
+    "CONTRACTS_GRAFANA_DASHBOARD_LABEL", "grafana_dashboard"
 )
 
 REST_FRAMEWORK = {

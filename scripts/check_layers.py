@@ -31,6 +31,7 @@ PUBLIC = {
         "services",
         "tasks",
         "prometheus",
+        "alertmanager_api",
         "backoff",
         "demo",
         "adoption",

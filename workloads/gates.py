@@ -19,6 +19,7 @@ GATE_QUOTA = "quota"
 GATE_PINNED = "image-pinned-by-digest"
 GATE_DOCUMENT = "interface-document-complete"
 GATE_SIGN_OFF = "sre-production-sign-off"
+GATE_STAGING_SLO = "staging-slo"
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,46 @@ def register_readiness_source(source: ReadinessSource) -> None:
     """Called once by the app that owns interface documents (contracts/apps.py)."""
     global _readiness_source
     _readiness_source = source
+
+
+@dataclass(frozen=True)
+class SloEvidence:
+    """The staging SLO over the last 24 h, measured by contracts: `summary` carries the numbers
+    for the gate's message; `override` names the SRE and reason when one let the revision that
+    staging runs through anyway."""
+
+    below_target: bool
+    summary: str
+    override: str = ""
+
+
+SloSource = Callable[[Workload], SloEvidence | None]
+_slo_source: SloSource | None = None
+
+
+def register_slo_source(source: SloSource) -> None:
+    """Called once by the app that measures SLOs (contracts/apps.py)."""
+    global _slo_source
+    _slo_source = source
+
+
+def staging_slo(workload: Workload) -> SloEvidence | None:
+    """None when nothing measures SLOs or the workload declares none: no SLO gate."""
+    return _slo_source(workload) if _slo_source is not None else None
+
+
+def slo_gate(evidence: SloEvidence) -> GateResult:
+    if not evidence.below_target:
+        return GateResult(GATE_STAGING_SLO, True, evidence.summary)
+    if evidence.override:
+        return GateResult(
+            GATE_STAGING_SLO, True, f"{evidence.summary}; overridden by {evidence.override}"
+        )
+    return GateResult(
+        GATE_STAGING_SLO,
+        False,
+        f"{evidence.summary}: fix staging first, or ask an SRE to override with a reason.",
+    )
 
 
 def document_readiness(workload: Workload) -> DocumentReadiness:
@@ -192,14 +233,22 @@ def source_revision(workload, environment_name: str) -> WorkloadRevision | None:
 
 
 def evaluate_gates(
-    *, workload, environment, revision, readiness: DocumentReadiness, lock=False
+    *,
+    workload,
+    environment,
+    revision,
+    readiness: DocumentReadiness,
+    lock=False,
+    slo: SloEvidence | None = None,
 ) -> list[GateResult]:
     """Every gate a promotion of `revision` into `environment` must pass; `lock` holds the
-    grants the quota gate reads until the transaction ends."""
+    grants the quota gate reads until the transaction ends; `slo` (staging's, for prod)."""
     results = [quota_gate(workload=workload, revision=revision, environment=environment, lock=lock)]
     if environment.name != EnvironmentName.DEV:
         results.append(pinned_gate(revision))
         results.extend(document_gates(environment, readiness))
+    if environment.name == EnvironmentName.PROD and slo is not None:
+        results.append(slo_gate(slo))
     return results
 
 
@@ -225,6 +274,7 @@ def preview_promotions(workload) -> list[PromotionPreview]:
     environments = selectors.environments_by_name(workload.tenant)
     deployments = {d.environment.name: d for d in selectors.deployments_of(workload)}
     readiness = document_readiness(workload)
+    slo = staging_slo(workload)
     previews = []
     for index, env_name in enumerate(ENVIRONMENT_ORDER):
         env = environments.get(env_name)
@@ -239,7 +289,11 @@ def preview_promotions(workload) -> list[PromotionPreview]:
         gates = []
         if candidate is not None and not (dep and dep.current_revision_id == candidate.pk):
             gates = evaluate_gates(
-                workload=workload, environment=env, revision=candidate, readiness=readiness
+                workload=workload,
+                environment=env,
+                revision=candidate,
+                readiness=readiness,
+                slo=slo if env_name == EnvironmentName.PROD else None,
             )
         previews.append(PromotionPreview(env, dep, candidate, gates))
     return previews

@@ -200,6 +200,7 @@ def promote(*, workload: Workload, environment_name: str, actor) -> PromotionRec
             revision=revision,
             readiness=gates.document_readiness(workload),
             lock=True,
+            slo=gates.staging_slo(workload) if env.name == "prod" else None,
         )
         failed = [r for r in results if not r.passed]
         from_revision = dep.current_revision if dep else None

@@ -9,6 +9,7 @@ import pytest
 from clusters.tests.factories import ClusterCapacityFactory, ClusterFactory
 from costs.models import PriceBookEntry
 from costs.tests.dataset import H100, generate
+from costs.tests.fleet_fixtures import expected, expected_and_prometheus, mixed  # noqa: F401
 from portal.testing.prometheus import start_prometheus
 from tenants.tests.factories import (
     EnvironmentFactory,

@@ -26,6 +26,7 @@ class PodPlan:
     mig_profile: str = ""  # reports DCGM_FI_PROF_GR_ENGINE_ACTIVE instead of GPU_UTIL
     present: object = None  # (hour, minute) -> bool; None = always
     requests_per_minute: float = 0.0
+    model: str = "NVIDIA H100 80GB HBM3"  # DCGM's modelName of the pod's devices
 
     def is_present(self, hour: int, minute: int) -> bool:
         return self.present is None or self.present(hour, minute)
@@ -41,9 +42,9 @@ def standard_pods() -> list[PodPlan]:
     return [
         PodPlan("alpha-prod", "ranker-0", "nvidia_com_gpu", 2, 1.0, workload="ranker",
                 requests_per_minute=120),
-        PodPlan("alpha-dev", "finetune-0", "nvidia_com_mig_1g_10gb", 1, 0.1429,
+        PodPlan("alpha-dev", "finetune-0", "nvidia_com_mig_1g_10gb", 1, 1 / 7,
                 workload="finetune", mig_profile="1g.10gb"),
-        PodPlan("beta-dev", "notebook-0", "nvidia_com_gpu_shared", 2, 0.25),
+        PodPlan("beta-dev", "notebook-0", "nvidia_com_gpu_shared", 2, 0.25, model="NVIDIA A10"),
         # present for the first half of every even hour: counts for half an hour
         PodPlan("beta-dev", "batch-1", "nvidia_com_gpu", 1, 1.0, workload="nightly",
                 present=lambda h, m: h % 2 == 0 and m < 30),
@@ -105,7 +106,12 @@ def generate(
                 )
                 for gpu in range(p.units):
                     u = utilization(p.pod, gpu, h, m)
-                    dcgm = {**pod_labels, "container": "main", "gpu": str(gpu), "modelName": H100}
+                    dcgm = {
+                        **pod_labels,
+                        "container": "main",
+                        "gpu": str(gpu),
+                        "modelName": p.model,
+                    }
                     if p.mig_profile:
                         dcgm |= {"GPU_I_PROFILE": p.mig_profile, "GPU_I_ID": str(gpu + 1)}
                         metrics.add("DCGM_FI_PROF_GR_ENGINE_ACTIVE", dcgm, ts, u)
@@ -126,9 +132,12 @@ def generate(
                 labels = {"gpu": str(10 + gpu), "modelName": H100}
                 metrics.add("DCGM_FI_DEV_GPU_UTIL", labels, ts, 0)
             for inst in range(idle_mig):
-                labels = {"gpu": "20", "GPU_I_PROFILE": "1g.10gb", "GPU_I_ID": str(inst + 3)}
+                labels = {
+                    "gpu": "20", "GPU_I_PROFILE": "1g.10gb", "GPU_I_ID": str(inst + 3),
+                    "modelName": H100,
+                }  # fmt: skip
                 metrics.add("DCGM_FI_PROF_GR_ENGINE_ACTIVE", labels, ts, 0)
-            expected.idle_gpu_hours += (idle_gpus + idle_mig * 0.1429) / 60
+            expected.idle_gpu_hours += (idle_gpus + idle_mig / 7) / 60
             if job_every_hours:
                 for first_hour in range(0, h + 1, job_every_hours):
                     if first_hour == h and m < 30:

@@ -3,6 +3,7 @@
 from datetime import UTC, date, datetime, timedelta
 
 from costs.models import HourlyUsage, Source
+from costs.pricing import exact_fraction
 from costs.services import rebuild_daily
 
 
@@ -21,7 +22,8 @@ def seed_usage(
 ) -> int:
     """Hourly rows for `days` days of one environment holding `units` of `profile`."""
     first = datetime.combine(start, datetime.min.time(), tzinfo=UTC)
-    fraction = float(profile.gpu_fraction)
+    exact = exact_fraction(profile.gpu_fraction, replicas=profile.replicas)
+    fraction = float(exact)
     rows = [
         HourlyUsage(
             cluster_id=environment.cluster_id,
@@ -32,6 +34,9 @@ def seed_usage(
             tenant_id=environment.tenant_id,
             environment_id=environment.pk,
             profile_id=profile.pk,
+            gpu_product=profile.gpu_product,
+            gpu_model=profile.gpu_model,
+            gpu_fraction=exact,
             unit_hours=units,
             gpu_hours=units * fraction,
             used_unit_hours=units * utilization,

@@ -87,7 +87,7 @@ def test_ten_x_names_the_resource_that_runs_out(env):
     _, data = _flags(environment.tenant, end=date(2026, 3, 7))
 
     [projection] = data.projections
-    assert projection.profile == "nvidia.com/gpu"
+    assert projection.profile == "nvidia.com/gpu on NVIDIA-H100-80GB-HBM3"
     assert projection.units_at_scale == pytest.approx(20)
     assert projection.capacity == 16
     assert projection.runs_out

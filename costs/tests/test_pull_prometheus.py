@@ -19,7 +19,7 @@ pytestmark = pytest.mark.prometheus
 TENANT_NAMESPACES = {"alpha": ["alpha-dev", "alpha-prod"], "beta": ["beta-dev"]}
 UNIT_PRICE = {
     "nvidia_com_gpu": H100_PRICE,
-    "nvidia_com_mig_1g_10gb": H100_PRICE * Decimal("0.1429"),
+    "nvidia_com_mig_1g_10gb": H100_PRICE / 7,
     "nvidia_com_gpu_shared": A10_PRICE * Decimal("0.25"),
 }
 NOW = hours_after(HOURS) + timedelta(minutes=30)
@@ -183,13 +183,14 @@ def test_mig_and_time_sliced_units_are_priced_by_their_fraction(world, prometheu
         "/api/v1/costs/tenants/beta/", {"start": "2026-01-05", "end": "2026-01-07"}
     ).json()
 
-    # alpha-dev holds one MIG 1g.10gb slice all the time: 1/7 of an H100 price per hour
+    # alpha-dev holds one MIG 1g.10gb slice all the time: exactly 1/7 of an H100 price per hour
+    # (the catalog's 0.1429 is read as the 1/7 it stands for)
     mig_hours = dataset[1].unit_hours[("alpha-dev", "nvidia_com_mig_1g_10gb")]
     assert mig_hours == pytest.approx(HOURS)
-    assert Decimal(rows["dev"]["cost_allocated"]) == pytest.approx(
-        Decimal(HOURS) * H100_PRICE * Decimal("0.1429"), abs=Decimal("0.01")
+    assert Decimal(rows["dev"]["cost_allocated"]) == (Decimal(HOURS) * H100_PRICE / 7).quantize(
+        Decimal("0.01")
     )
-    assert rows["dev"]["gpu_hours_allocated"] == pytest.approx(HOURS * 0.1429, rel=1e-3)
+    assert rows["dev"]["gpu_hours_allocated"] == pytest.approx(HOURS / 7, abs=1e-4)
     # beta-dev: two time-sliced A10 replicas (a quarter GPU each) + a dedicated H100 half the time
     shared = Decimal(HOURS * 2) * A10_PRICE * Decimal("0.25")
     dedicated = Decimal(HOURS // 2) * Decimal("0.5") * H100_PRICE

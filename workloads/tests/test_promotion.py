@@ -163,6 +163,7 @@ def test_prod_promotion_with_every_gate_passing_is_recorded(workload, quota, mem
         "image-pinned-by-digest",
         "interface-document-complete",
         "sre-production-sign-off",
+        "staging-slo",  # contracts registers the SLO source; staging was never pulled here
     ]
     assert all(g["passed"] for g in record.gate_results)
     assert record.actor == member

@@ -8,6 +8,7 @@ from tqdm import tqdm
 from clusters.models import Cluster
 from clusters.prometheus import PrometheusError
 from costs import services
+from portal.domain_errors import DomainError
 
 
 def _moment(value: str) -> datetime:
@@ -48,9 +49,16 @@ class Command(BaseCommand):
             )
         except PrometheusError as exc:
             raise CommandError(f"pull failed, nothing of the failed window stored: {exc}") from exc
+        except DomainError as exc:
+            raise CommandError(str(exc)) from exc
         finally:
             bar.close()
         self.stdout.write(
             f"{result.cluster}: {result.rows} hourly rows in {result.windows} window(s) "
             f"from {result.start} to {result.end} ({result.queries} queries)"
         )
+        if result.hours_without_data:
+            self.stdout.write(
+                f"{result.hours_without_data} hour(s) had no sample in Prometheus (beyond its "
+                "retention, or a gap): what was stored for them was kept."
+            )
