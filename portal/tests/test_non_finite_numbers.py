@@ -129,7 +129,7 @@ def test_every_numeric_api_field_refuses_non_finite_and_out_of_domain_values(wor
     for method, route, path in FIELDS:
         client = clients[
             "finance"
-            if route.startswith("/api/v1/price-book/")
+            if route.startswith(("/api/v1/price-book/", "/api/v1/costs/"))
             else "owner"
             if route.startswith("/api/v1/workloads/")
             else "admin"
