@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from cryptography.fernet import Fernet
 from django.conf import settings
-from django.core.checks import Error, Tags, register
+from django.core.checks import Error, Tags, Warning, register
 
 from portal import default_keys
 
@@ -57,3 +57,17 @@ def published_keys(app_configs, **kwargs):
                 )
             )
     return errors
+
+
+@register(Tags.security, deploy=True)
+def webhook_secret(app_configs, **kwargs):
+    if not getattr(settings, "PORTAL_WEBHOOK_SECRET_DERIVED", False):
+        return []
+    return [
+        Warning(
+            "PORTAL_WEBHOOK_SECRET is not set: webhooks are signed with a key derived from "
+            "SECRET_KEY, which the receivers cannot know.",
+            hint="Set PORTAL_WEBHOOK_SECRET to a random value and give it to the receivers.",
+            id="gpu_portal.W011",
+        )
+    ]

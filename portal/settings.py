@@ -4,6 +4,7 @@ Main variables: DATABASE_URL, REDIS_URL, SECRET_KEY, PORTAL_ENCRYPTION_KEY, DEBU
 every other tunable below is read from the environment too. See docs/configuration.md.
 """
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -276,11 +277,15 @@ EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = float(os.environ.get("EMAIL_TIMEOUT", "10"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "gpu-portal@localhost")
+# Webhook signing key. Unset, it is derived from SECRET_KEY (a one-way hash, so it reveals
+# nothing of it) and `check --deploy` warns (gpu_portal.W011): receivers must know the key to
+# verify signatures, so production sets its own.
 PORTAL_WEBHOOK_SECRET = os.environ.get("PORTAL_WEBHOOK_SECRET", "")
-if not PORTAL_WEBHOOK_SECRET:
-    if not DEBUG:
-        raise RuntimeError("PORTAL_WEBHOOK_SECRET must be set when DEBUG=0")
-    PORTAL_WEBHOOK_SECRET = "dev-webhook-secret:" + SECRET_KEY[:16]
+PORTAL_WEBHOOK_SECRET_DERIVED = not PORTAL_WEBHOOK_SECRET
+if PORTAL_WEBHOOK_SECRET_DERIVED:
+    PORTAL_WEBHOOK_SECRET = (
+        "derived:" + hashlib.sha256(b"gpu-portal webhooks\0" + SECRET_KEY.encode()).hexdigest()
+    )
 PORTAL_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("PORTAL_WEBHOOK_TIMEOUT_SECONDS", "10"))
 PORTAL_WEBHOOK_ALLOW_HTTP = env_bool("PORTAL_WEBHOOK_ALLOW_HTTP", DEBUG)
 PORTAL_NOTIFICATIONS_WEBHOOK_URL = os.environ.get("PORTAL_NOTIFICATIONS_WEBHOOK_URL", "")

@@ -48,9 +48,21 @@ def test_check_deploy_fails_on_the_dev_defaults():
 
 
 def test_check_deploy_passes_with_keys_of_your_own():
-    result = check_deploy(DEBUG="0", SECRET_KEY=STRONG_SECRET, PORTAL_ENCRYPTION_KEY=STRONG_FERNET)
+    result = check_deploy(
+        DEBUG="0",
+        SECRET_KEY=STRONG_SECRET,
+        PORTAL_ENCRYPTION_KEY=STRONG_FERNET,
+        PORTAL_WEBHOOK_SECRET="webhook-secret-of-our-own",
+        PORTAL_METRICS_TOKEN="metrics-token-of-our-own",
+    )
     assert result.returncode == 0, result.stderr
     assert "gpu_portal." not in result.stdout + result.stderr
+
+
+def test_check_deploy_warns_when_webhooks_are_signed_with_a_derived_key():
+    result = check_deploy(DEBUG="0", SECRET_KEY=STRONG_SECRET, PORTAL_ENCRYPTION_KEY=STRONG_FERNET)
+    assert result.returncode == 0, result.stderr  # a warning, not an error: nothing crashes
+    assert "(gpu_portal.W011) PORTAL_WEBHOOK_SECRET is not set" in result.stdout + result.stderr
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = sorted(
     p
     for p in ROOT.glob("**/templates/**/*.html")
-    if not {".venv", "node_modules"} & set(p.relative_to(ROOT).parts)
+    if not {".venv", "node_modules", "site", ".devdata"} & set(p.relative_to(ROOT).parts)
 )
 MAX_LINE = 160
 
