@@ -87,8 +87,12 @@ def test_prometheus_scrapes_with_the_token_and_evaluates_the_portal_rules(promet
     lag = query(prometheus, "gpu_portal_tenant_sync_lag_oldest_seconds")
     assert float(lag[0]["value"][1]) >= 20 * 60
 
-    up = {r["metric"]["job"]: r["value"][1] for r in query(prometheus, "up")}
-    assert up == {"gpu-portal": "1", "gpu-portal-without-token": "0"}
+    def up():
+        return {r["metric"]["job"]: r["value"][1] for r in query(prometheus, "up")}
+
+    # the two jobs are scraped independently: wait until both have been tried once
+    wait_for(lambda: len(up()) == 2, timeout=30, what=lambda: f"both jobs scraped: {up()}")
+    assert up() == {"gpu-portal": "1", "gpu-portal-without-token": "0"}
 
     def firing(name):
         return [a for a in alerts(prometheus) if a["labels"]["alertname"] == name]
