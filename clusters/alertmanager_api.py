@@ -5,7 +5,6 @@ Prometheus: `AlertmanagerTransientError` (retry later: unreachable, timeouts, 5x
 `AlertmanagerPermanentError` (fix something: auth, 4xx, an unparseable answer).
 """
 
-import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -13,6 +12,8 @@ from datetime import datetime
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
+
+from .backoff import full_jitter
 
 
 class AlertmanagerError(Exception):
@@ -186,7 +187,7 @@ class AlertmanagerClient:
                 attempt += 1
                 if not retry or attempt > self.retries:
                     raise
-                self.sleep(random.uniform(0, self.backoff * 2 ** (attempt - 1)))
+                self.sleep(full_jitter(attempt - 1, base=self.backoff, cap=30.0))
 
     def _request_once(self, method: str, path: str, **kwargs):
         headers = {"Accept": "application/json"}

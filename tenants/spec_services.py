@@ -6,7 +6,9 @@ releasing quota."""
 import pghistory
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.utils import timezone
 
+from clusters.models import Cluster
 from portal import roles
 from portal.domain_errors import DomainError
 
@@ -75,8 +77,6 @@ def release_quota(*, actor, grant: QuotaGrant, guaranteed: int, burst: int) -> Q
     if guaranteed > grant.guaranteed or burst > grant.burst:
         raise DomainError("Releasing cannot raise quota: request more instead.")
     if guaranteed == burst == 0:
-        from django.utils import timezone
-
         grant.revoked_at = timezone.now()
         grant.revoked_by = actor
         grant.save(update_fields=["revoked_at", "revoked_by", "updated_at"])
@@ -104,8 +104,6 @@ def _carry_out(plan: Plan, *, actor, tenant: Tenant | None, document: dict) -> T
 
 
 def _onboard(plan: Plan, *, actor, doc: dict) -> Tenant:
-    from clusters.models import Cluster
-
     return services.onboard_tenant(
         actor=actor,
         slug=plan.slug,
